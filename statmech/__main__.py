@@ -1,0 +1,5 @@
+"""``python -m statmech`` runs the command line."""
+
+from statmech.cli import app
+
+app(prog_name="statmech")

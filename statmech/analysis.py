@@ -1,0 +1,37 @@
+"""Derived quantities over a stored sweep: averages over replicas with errors.
+
+Every function takes an opened dataset (``xr.open_zarr(store)``) and returns xarray objects.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+
+def replica_mean(ds: xr.Dataset, name: str) -> tuple[xr.DataArray, xr.DataArray]:
+    """Mean of ``name`` over the replica dimension and its standard error.
+
+    Units that are not done are ignored. When ``<name>_err`` is stored (the per-replica
+    binning or jackknife error) the error of the mean is ``sqrt(sum err_r^2) / n``, which is
+    sharp even for two replicas; otherwise it is the spread of the replicas,
+    ``std(ddof=1) / sqrt(n)``.
+    """
+    rep = ds.attrs.get("replica_dim", "replica")
+    x = ds[name].where(ds["done"])
+    n = x.notnull().sum(rep)
+    mean = x.mean(rep)
+    if f"{name}_err" in ds:
+        err = np.sqrt((ds[f"{name}_err"].where(ds["done"]) ** 2).sum(rep)) / n
+    else:
+        err = x.std(rep, ddof=1) / np.sqrt(n)
+    mean.attrs = dict(ds[name].attrs)
+    err.attrs = {"long_name": f"standard error of {name}", "units": ds[name].attrs.get("units")}
+    return mean.compute(), err.where(n > 0).compute()
+
+
+def sorted_by_axes(ds: xr.Dataset) -> xr.Dataset:
+    """The dataset with every axis coordinate sorted (extended stores append at the end)."""
+    rep = ds.attrs.get("replica_dim", "replica")
+    axes = [d for d in ds["done"].dims if d != rep]
+    return ds.sortby(axes)

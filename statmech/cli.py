@@ -1,0 +1,241 @@
+"""The ``statmech`` command line (typer + rich).
+
+``statmech sweep CONFIG``   run a sweep (local Dask cluster by default) with a live progress bar
+``statmech check CONFIG``   validate a sweep file and show the grid and cost estimate
+``statmech status STORE``   done / missing / failed units, the config summary, last errors
+``statmech plot STORE``     standard figures with exact results overlaid
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+app = typer.Typer(
+    help="Distributed parameter sweeps of statistical-mechanics models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _load(config: Path, store: str | None = None):  # type: ignore[no-untyped-def]
+    from statmech.config import ConfigError, load_config
+
+    try:
+        sweep = load_config(config)
+    except ConfigError as exc:
+        err_console.print(f"[bold red]Invalid sweep file[/] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if store:
+        sweep = sweep.with_overrides(store=store)
+    return sweep
+
+
+class _Rate(TextColumn):
+    def __init__(self) -> None:
+        super().__init__("")
+
+    def render(self, task: Any) -> Any:  # type: ignore[override]
+        from rich.text import Text
+
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.2f} units/s" if speed else "- units/s", style="progress.data.speed")
+
+
+@app.command()
+def sweep(
+    config: Annotated[Path, typer.Argument(help="sweep file (YAML)")],
+    workers: Annotated[int | None, typer.Option(help="local Dask worker processes")] = None,
+    address: Annotated[str | None, typer.Option(help="scheduler of an existing Dask cluster")] = None,
+    store: Annotated[str | None, typer.Option(help="store path (overrides the file)")] = None,
+    extend: Annotated[bool, typer.Option(help="add new axis values to an existing store")] = False,
+    plots: Annotated[Path | None, typer.Option(help="write figures to this folder at the end")] = None,
+    verbose: Annotated[bool, typer.Option(help="show Prefect and Dask logs")] = False,
+) -> None:
+    """Run a sweep: compute every missing unit and store it as soon as it is done."""
+    if not verbose:  # before dask is imported: worker processes inherit the environment
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    sw = _load(config, store)
+    from statmech.plan import preflight
+    from statmech.store import StoreMismatchError
+
+    try:
+        state = preflight(sw, extend)
+    except StoreMismatchError as exc:
+        err_console.print(f"[bold red]Store refused:[/] {exc}", highlight=False)
+        raise typer.Exit(3) from None
+    from flows.sweep import run_sweep
+    from statmech.grid import Grid
+    from statmech.runner import PROGRESS_TOPIC
+
+    grid = Grid(sw.axes, sw.fixed, sw.replicas)
+    shape = " x ".join(f"{k}[{len(v)}]" for k, v in sw.axes.items())
+    console.print(f"[bold]{sw.name}[/]: model [cyan]{sw.model.name}[/], grid {shape} x "
+                  f"{sw.replicas} {sw.model.replica_dim}(s) = {grid.n_units} units -> {sw.store}"
+                  f" ({'new store' if state == 'new' else 'resuming' if state == 'same' else 'extending'})")
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(),
+        MofNCompleteColumn(), _Rate(), TimeElapsedColumn(), TextColumn("ETA"),
+        TimeRemainingColumn(), console=console, transient=False,
+    )
+    task_id = progress.add_task("units", total=None)
+    lock = threading.Lock()
+    store_path = sw.store
+
+    def on_event(event: Any) -> None:
+        _, msg = event
+        if isinstance(msg, dict) and msg.get("store") == store_path:
+            with lock:
+                progress.advance(task_id, int(msg.get("done", 1)))
+
+    def on_cluster(client: Any) -> None:
+        from statmech.store import Store
+
+        console.print(f"Dask dashboard: [link]{client.dashboard_link}[/link]  "
+                      f"({len(client.scheduler_info()['workers'])} workers)")
+        st = Store(store_path)
+        total = grid.n_units
+        done = int(st.done_mask().sum()) if st.exists() else 0
+        if state in ("same", "extends") and done:
+            console.print(f"Skipping {done} units already in the store; computing "
+                          f"{total - done}.")
+        progress.update(task_id, total=max(total - done, 0), description="units")
+        client.subscribe_topic(PROGRESS_TOPIC, on_event)
+        progress.start()
+
+    if not verbose:
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    t0 = time.perf_counter()
+    try:
+        summary = run_sweep(sw, workers=workers, address=address, extend=extend,
+                            on_cluster=on_cluster)
+    finally:
+        progress.stop()
+    wall = time.perf_counter() - t0
+    _print_summary(summary, wall)
+    if plots is not None:
+        _plot(Path(sw.store), plots)
+    if summary["failed"] or summary["missing"]:
+        err_console.print(f"[bold red]{summary['missing']} units missing "
+                          f"({summary['failed']} failed after retries):[/] "
+                          f"see `statmech status {sw.store}`; rerun to retry them.")
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: dict[str, Any], wall: float) -> None:
+    table = Table(title="sweep finished", show_header=False)
+    for key in ("store", "total", "skipped", "computed", "failed", "missing", "batches"):
+        table.add_row(key, str(summary[key]))
+    table.add_row("wall time", f"{wall:.1f} s")
+    console.print(table)
+
+
+@app.command()
+def check(config: Annotated[Path, typer.Argument(help="sweep file (YAML)")]) -> None:
+    """Validate a sweep file; show the grid, the cost estimate and the batches."""
+    sw = _load(config)
+    from statmech.grid import Grid, make_batches
+
+    grid = Grid(sw.axes, sw.fixed, sw.replicas)
+    units = list(grid.units())
+    cost = sum(sw.model.cost(grid.point(u[0]), sw.settings) for u in units)
+    batches = make_batches(units, lambda u: sw.model.cost(grid.point(u[0]), sw.settings),
+                           sw.batch.target_seconds, sw.batch.size)
+    table = Table(title=f"{sw.name} ({sw.model.name}) is valid", show_header=False)
+    for name, values in sw.axes.items():
+        shown = ", ".join(f"{v:g}" for v in values[:8]) + (" ..." if len(values) > 8 else "")
+        table.add_row(f"axis {name}", f"{len(values)} values: {shown}")
+    for name, value in sw.fixed.items():
+        table.add_row(f"fixed {name}", f"{value:g}")
+    table.add_row("settings", json.dumps(sw.settings.model_dump(mode="json")))
+    table.add_row("units", f"{grid.n_units} ({grid.n_points} points x {sw.replicas})")
+    table.add_row("estimated compute", f"{cost:.0f} core-seconds")
+    table.add_row("batches", f"{len(batches)} (about {sw.batch.target_seconds:g} s each)")
+    table.add_row("store", sw.store)
+    console.print(table)
+
+
+@app.command()
+def status(store: Annotated[Path, typer.Argument(help="a statmech zarr store")]) -> None:
+    """Show done / missing / failed units, the sweep's summary and the last errors."""
+    from statmech.store import Store
+
+    st = Store(store)
+    if not st.exists():
+        err_console.print(f"[red]{store} is not a statmech store[/]")
+        raise typer.Exit(2)
+    attrs = st.attrs()
+    names, coords, replicas = st.grid()
+    done = st.done_mask()
+    failed = st.failed_mask()
+    total = done.size
+    table = Table(title=f"{store}", show_header=False)
+    table.add_row("model", str(attrs.get("model")))
+    table.add_row("grid", " x ".join(f"{n}[{len(coords[n])}]" for n in names)
+                  + f" x {replicas} {attrs.get('replica_dim')}")
+    table.add_row("done", f"{int(done.sum())} / {total}")
+    table.add_row("missing", str(int((~done).sum())))
+    table.add_row("failed", str(int(failed.sum())))
+    for key in ("created", "start_time", "end_time", "host", "git_revision", "statmech_version"):
+        if attrs.get(key):
+            table.add_row(key, str(attrs[key]))
+    table.add_row("config hash", str(attrs.get("config_hash", ""))[:16])
+    console.print(table)
+    errors = st.errors()
+    if errors:
+        err_table = Table(title=f"last errors ({len(errors)} units)")
+        for col in ("time", "point", "unit", "error"):
+            err_table.add_column(col)
+        for rec in errors[-5:]:
+            err_table.add_row(rec["time"], json.dumps(rec["point"]), json.dumps(rec["unit"]),
+                              rec["error"].splitlines()[0][:120])
+        console.print(err_table)
+
+
+def _plot(store: Path, out: Path) -> None:
+    from statmech.plots import write_figures
+    from statmech.store import open_dataset
+
+    paths = write_figures(open_dataset(store), out)
+    for p in paths:
+        console.print(f"wrote {p}")
+
+
+@app.command()
+def plot(
+    store: Annotated[Path, typer.Argument(help="a statmech zarr store")],
+    out: Annotated[Path | None, typer.Option(help="output folder (default: STORE.plots)")] = None,
+) -> None:
+    """Write the standard figures of a store (PNG) with exact results overlaid."""
+    if not (store / "zarr.json").exists():
+        err_console.print(f"[red]{store} is not a statmech store[/]")
+        raise typer.Exit(2)
+    _plot(store, out or store.with_suffix(".plots"))
+
+
+def main() -> None:  # pragma: no cover
+    """Entry point for ``python -m statmech``."""
+    app(prog_name="statmech")
+    sys.exit(0)

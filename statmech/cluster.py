@@ -1,0 +1,115 @@
+"""Where sweeps run: the Prefect API the tasks report to, and the Dask cluster they run on.
+
+* :func:`prefect_api` -- with no ``PREFECT_API_URL`` configured, start Prefect's own temporary
+  API server once, in this process, and export its URL *before* any Dask worker starts. Process
+  workers then all report to that one server (each worker starting its own temporary server on
+  the shared SQLite file gives "database is locked" errors and orphaned servers).
+* :func:`dask_cluster` -- a :class:`distributed.LocalCluster` of single-threaded worker
+  processes by default, an existing scheduler when an address is given, or an HPC batch-system
+  cluster through dask-jobqueue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+from distributed import Client, LocalCluster
+
+from statmech.config import ClusterConfig, JobqueueConfig
+
+
+def configured_api_url() -> str | None:
+    """The Prefect API URL from the environment or the active Prefect profile, if any."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().api.url
+
+
+@contextlib.contextmanager
+def prefect_api() -> Iterator[str]:
+    """Yield a Prefect API URL, starting a temporary local server if none is configured."""
+    url = configured_api_url()
+    if url:
+        yield url
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        yield server.api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
+
+
+def jobqueue_cluster(cfg: JobqueueConfig):  # type: ignore[no-untyped-def]
+    """Build (not start jobs of) a dask-jobqueue cluster from the sweep file's section."""
+    try:
+        import dask_jobqueue
+    except ImportError as exc:  # pragma: no cover - depends on the optional extra
+        raise RuntimeError(
+            "cluster.jobqueue needs dask-jobqueue: pip install 'statmech[hpc]'"
+        ) from exc
+    classes = {
+        "slurm": dask_jobqueue.SLURMCluster,
+        "pbs": dask_jobqueue.PBSCluster,
+        "sge": dask_jobqueue.SGECluster,
+        "lsf": dask_jobqueue.LSFCluster,
+        "htcondor": dask_jobqueue.HTCondorCluster,
+    }
+    if cfg.system not in classes:
+        raise ValueError(f"cluster.jobqueue.system must be one of {sorted(classes)}")
+    kwargs = {
+        "cores": cfg.cores,
+        "memory": cfg.memory,
+        "processes": cfg.processes or cfg.cores,
+        "job_extra_directives": list(cfg.job_extra_directives),
+        "job_script_prologue": list(cfg.job_script_prologue),
+    }
+    for name in ("queue", "account", "walltime", "local_directory"):
+        value = getattr(cfg, name)
+        if value is not None:
+            kwargs[name] = value
+    if cfg.system == "htcondor":
+        kwargs.pop("queue", None)
+        kwargs.pop("account", None)
+    api = os.environ.get("PREFECT_API_URL")
+    if api:  # workers must report to the same Prefect API
+        kwargs["job_script_prologue"].append(f"export PREFECT_API_URL={api}")
+    cluster = classes[cfg.system](**kwargs)
+    cluster.scale(jobs=cfg.jobs)
+    return cluster
+
+
+def default_workers() -> int:
+    """Local worker processes by default: one per core."""
+    return max(os.cpu_count() or 1, 1)
+
+
+@contextlib.contextmanager
+def dask_cluster(cfg: ClusterConfig, workers: int | None = None,
+                 address: str | None = None) -> Iterator[Client]:
+    """Yield a client of the cluster the sweep runs on (closing what this call started)."""
+    address = address or cfg.address
+    if address:
+        with Client(address) as client:
+            yield client
+        return
+    if cfg.jobqueue is not None and workers is None:
+        with jobqueue_cluster(cfg.jobqueue) as cluster, Client(cluster) as client:
+            yield client
+        return
+    n = workers or cfg.workers or default_workers()
+    with LocalCluster(
+        n_workers=n,
+        threads_per_worker=cfg.threads_per_worker,
+        processes=True,
+        dashboard_address=":8787",
+    ) as cluster, Client(cluster) as client:
+        yield client

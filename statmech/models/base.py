@@ -1,0 +1,112 @@
+"""The plug-in contract every model fulfils.
+
+A model is physics only: it never knows about Prefect, Dask or zarr.  It declares
+
+* its **parameters** (the names a sweep file may put on an axis or in ``fixed``), each with a
+  type, an optional default, a unit and a validity check;
+* its **settings** (a pydantic model: Monte Carlo lengths, algorithm, ...);
+* the **variables** it returns per unit of work, with their extra dimensions, units and long
+  names, so that the stored dataset is self-describing;
+* a rough **cost** estimate in seconds, used only to size batches;
+* a pure ``run(point, settings, seed)`` returning ``{variable: ndarray}``.
+
+A *unit of work* is one grid point and one replica (or disorder sample): the smallest thing that
+is computed, stored and marked done on its own.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+Scalar = int | float
+Point = Mapping[str, Scalar]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A model parameter that can be swept (an axis) or held fixed.
+
+    ``check`` returns an error message for an invalid value, or ``None``.
+    """
+
+    name: str
+    kind: Literal["int", "float"]
+    doc: str
+    units: str = "1"
+    default: Scalar | None = None
+    check: Callable[[Scalar], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One stored output variable (per unit of work, possibly with extra dimensions)."""
+
+    name: str
+    long_name: str
+    units: str = "1"
+    dtype: str = "float64"
+    dims: tuple[str, ...] = ()
+    description: str = ""
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def fill_value(self) -> Any:
+        """Value read back for a unit that has not been written (NaN for floats)."""
+        kind = np.dtype(self.dtype).kind
+        if kind == "f":
+            return np.nan
+        if kind == "b":
+            return False
+        return 0
+
+
+class Model(ABC):
+    """Base class of all models; subclasses are registered in :mod:`statmech.models`."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    conventions: ClassVar[str]
+    parameters: ClassVar[tuple[Parameter, ...]]
+    settings_class: ClassVar[type[BaseModel]]
+    replica_dim: ClassVar[str] = "replica"
+
+    def parameter(self, name: str) -> Parameter:
+        """The declared parameter called ``name`` (``KeyError`` if there is none)."""
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def check_point(self, point: Point, settings: BaseModel) -> str | None:
+        """Cross-parameter checks of one point (e.g. an algorithm that needs B = 0)."""
+        return None
+
+    def check_settings(self, settings: BaseModel, axes: Mapping[str, np.ndarray]) -> list[str]:
+        """Checks of the settings against the whole grid; one message per problem."""
+        return []
+
+    @abstractmethod
+    def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
+        """The variables stored per unit of work."""
+
+    def extra_coords(
+        self, settings: BaseModel, axes: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Coordinates of the extra (non-grid) dimensions used by :meth:`variables`."""
+        return {}
+
+    @abstractmethod
+    def cost(self, point: Point, settings: BaseModel) -> float:
+        """Rough wall time of one unit in seconds on one core (for batch sizing only)."""
+
+    @abstractmethod
+    def run(
+        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+    ) -> dict[str, np.ndarray]:
+        """Compute one unit of work; every random number must come from ``seed``."""

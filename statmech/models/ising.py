@@ -1,0 +1,241 @@
+"""The Ising model on the periodic square lattice (``ising2d``) and chain (``ising1d``).
+
+Conventions: J = 1, k_B = 1, ``H = -sum_<ij> s_i s_j - B sum_i s_i`` (B > 0 favours s = +1),
+periodic boundaries, each bond counted once. ``T`` is the temperature (not beta). Observables
+are per spin: ``e = H / N``, ``m = sum_i s_i / N``. Per unit (point, replica) the store holds
+the time averages of e, e^2, m, |m|, m^2, m^4 with binning errors, the derived
+``C = N (<e^2> - <e>^2) / T^2``, ``chi = N (<m^2> - <|m|>^2) / T`` and
+``U4 = 1 - <m^4> / (3 <m^2>^2)`` with block-jackknife errors, the integrated autocorrelation
+times of e and |m| (in sweeps) and the acceptance rate.
+
+One sweep is one update attempt per spin (a checkerboard half-sweep of each colour).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from statmech.models.base import Model, Parameter, Point, Scalar, Variable
+from statmech.models.ising_kernels import flip_thresholds, simulate_1d, simulate_2d, split_2d
+from statmech.stats import N_BLOCKS, binning, jackknife, tau_int
+
+CONVENTIONS = (
+    "J = 1, k_B = 1; H = -sum_<ij> s_i s_j - B sum_i s_i (B > 0 favours s = +1); periodic "
+    "boundaries; T is the temperature; e = H/N and m = sum_i s_i / N per spin; "
+    "C = N(<e^2>-<e>^2)/T^2, chi = N(<m^2>-<|m|>^2)/T, U4 = 1 - <m^4>/(3<m^2>^2); "
+    "errors are one standard error (binning / block jackknife over 32 blocks); "
+    "tau_* are integrated autocorrelation times in sweeps (Sokal window, c = 6)."
+)
+
+
+class IsingSettings(BaseModel):
+    """Monte Carlo settings of the Ising models."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    algorithm: Literal["metropolis", "heatbath"] = Field(
+        "metropolis", description="single-spin update: Metropolis or heat bath (Glauber)"
+    )
+    thermalization: int = Field(1000, ge=0, description="sweeps discarded before measuring")
+    sweeps: int = Field(10000, ge=1, description="sweeps in the measurement phase")
+    every: int = Field(1, ge=1, description="sweeps between two measurements")
+    start: Literal["hot", "cold"] = Field(
+        "hot", description="initial state: random (hot) or all spins up (cold)"
+    )
+
+    @model_validator(mode="after")
+    def _enough_measurements(self) -> IsingSettings:
+        n = self.sweeps // self.every
+        if n < 2 * N_BLOCKS:
+            raise ValueError(
+                f"sweeps / every = {n} measurements; at least {2 * N_BLOCKS} are needed "
+                f"for the {N_BLOCKS}-block error analysis"
+            )
+        return self
+
+    @property
+    def n_measurements(self) -> int:
+        """Number of measurements taken."""
+        return self.sweeps // self.every
+
+
+def _positive(name: str):  # type: ignore[no-untyped-def]
+    def check(v: Scalar) -> str | None:
+        return None if v > 0 else f"{name} must be > 0 (got {v})"
+
+    return check
+
+
+def _even_size(name: str):  # type: ignore[no-untyped-def]
+    def check(v: Scalar) -> str | None:
+        if v < 2 or v % 2:
+            return (f"{name} must be even and >= 2 for the checkerboard update (got {v})")
+        return None
+
+    return check
+
+
+def _variables() -> tuple[Variable, ...]:
+    out: list[Variable] = []
+    primary = [
+        ("e", "energy per spin <e>", "J"),
+        ("e2", "second moment of the energy per spin <e^2>", "J^2"),
+        ("m", "magnetisation per spin <m>", "1"),
+        ("abs_m", "absolute magnetisation per spin <|m|>", "1"),
+        ("m2", "second moment of the magnetisation <m^2>", "1"),
+        ("m4", "fourth moment of the magnetisation <m^4>", "1"),
+        ("C", "specific heat per spin N(<e^2>-<e>^2)/T^2", "k_B"),
+        ("chi", "susceptibility per spin N(<m^2>-<|m|>^2)/T", "1/J"),
+        ("U4", "Binder cumulant 1-<m^4>/(3<m^2>^2)", "1"),
+    ]
+    for name, long_name, units in primary:
+        out.append(Variable(name, long_name, units))
+        out.append(Variable(f"{name}_err", f"standard error of {name}", units))
+    out += [
+        Variable("tau_e", "integrated autocorrelation time of e", "sweeps"),
+        Variable("tau_abs_m", "integrated autocorrelation time of |m|", "sweeps"),
+        Variable("acceptance", "fraction of accepted spin flips", "1"),
+    ]
+    return tuple(out)
+
+
+VARIABLES = _variables()
+
+
+def observables(
+    bonds: np.ndarray, mags: np.ndarray, n: int, T: float, B: float, accepted: int,
+    attempts: int, every: int,
+) -> dict[str, np.ndarray]:
+    """Stored observables from the integer time series of bond sum and magnetisation."""
+    e = (-bonds - B * mags) / n
+    m = mags / n
+    am = np.abs(m)
+    out: dict[str, float] = {}
+    for name, x in (("e", e), ("e2", e * e), ("m", m), ("abs_m", am), ("m2", m * m),
+                    ("m4", m**4)):
+        b = binning(x)
+        out[name], out[f"{name}_err"] = b.mean, b.error
+    out["C"], out["C_err"] = jackknife(lambda e1, e2: n * (e2 - e1 * e1) / T**2, [e, e * e])
+    out["chi"], out["chi_err"] = jackknife(lambda a1, m2: n * (m2 - a1 * a1) / T, [am, m * m])
+    out["U4"], out["U4_err"] = jackknife(
+        lambda m2, m4: 1.0 - m4 / (3.0 * m2 * m2) if m2 > 0 else np.nan, [m * m, m**4]
+    )
+    out["tau_e"] = tau_int(e) * every
+    out["tau_abs_m"] = tau_int(am) * every
+    out["acceptance"] = accepted / attempts
+    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+class _Ising(Model):
+    settings_class: ClassVar[type[BaseModel]] = IsingSettings
+    conventions: ClassVar[str] = CONVENTIONS
+    size_name: ClassVar[str]
+    ns_per_flip: ClassVar[float]
+
+    def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
+        """Per-replica observables (see the module docstring)."""
+        return VARIABLES
+
+    def cost(self, point: Point, settings: BaseModel) -> float:
+        """Seconds: sweeps x (spins x time per flip + rows x time per row) + analysis.
+
+        Calibrated on one core of a 2-core CI-class machine; only used to size batches.
+        """
+        assert isinstance(settings, IsingSettings)
+        n = self.n_spins(point)
+        sweeps = settings.thermalization + settings.sweeps
+        per_sweep = n * self.ns_per_flip + self.rows(point) * 80.0
+        return sweeps * per_sweep * 1e-9 + 5e-7 * settings.n_measurements + 5e-3
+
+    def rows(self, point: Point) -> int:
+        """Rows of the checkerboard layout (per-row loop overhead)."""
+        return 0
+
+    def n_spins(self, point: Point) -> int:
+        """Number of spins of the point."""
+        raise NotImplementedError
+
+    def _initial(self, n: int, settings: IsingSettings, ss: np.random.SeedSequence) -> np.ndarray:
+        if settings.start == "cold":
+            return np.ones(n, dtype=np.int8)
+        rng = np.random.default_rng(ss)
+        return (rng.integers(0, 2, size=n, dtype=np.int8) * 2 - 1).astype(np.int8)
+
+
+class Ising2D(_Ising):
+    """Square lattice L x L, checkerboard Metropolis or heat-bath updates in a field B."""
+
+    name: ClassVar[str] = "ising2d"
+    summary: ClassVar[str] = "2D Ising model on the periodic L x L square lattice"
+    size_name: ClassVar[str] = "L"
+    ns_per_flip: ClassVar[float] = 1.5
+    parameters: ClassVar[tuple[Parameter, ...]] = (
+        Parameter("L", "int", "linear lattice size", "sites", check=_even_size("L")),
+        Parameter("T", "float", "temperature", "J/k_B", check=_positive("T")),
+        Parameter("B", "float", "magnetic field", "J", default=0.0),
+    )
+
+    def n_spins(self, point: Point) -> int:
+        """L**2."""
+        return int(point["L"]) ** 2
+
+    def rows(self, point: Point) -> int:
+        """Two half-sweeps of L rows each."""
+        return 2 * int(point["L"])
+
+    def run(
+        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+    ) -> dict[str, np.ndarray]:
+        """Simulate one replica at (L, T, B)."""
+        assert isinstance(settings, IsingSettings)
+        L, T, B = int(point["L"]), float(point["T"]), float(point["B"])
+        init_ss, kernel_ss = seed.spawn(2)
+        spins = self._initial(L * L, settings, init_ss).reshape(L, L)
+        a, b = split_2d(spins)
+        thr = flip_thresholds(T, B, 4, settings.algorithm)
+        key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
+        n_meas = settings.n_measurements
+        bonds, mags, acc = simulate_2d(
+            a, b, thr, key, settings.thermalization, n_meas, settings.every
+        )
+        attempts = n_meas * settings.every * L * L
+        return observables(bonds, mags, L * L, T, B, int(acc), attempts, settings.every)
+
+
+class Ising1D(_Ising):
+    """Periodic chain of N spins, checkerboard (even/odd) updates in a field B."""
+
+    name: ClassVar[str] = "ising1d"
+    summary: ClassVar[str] = "1D Ising chain of N spins with periodic boundaries"
+    size_name: ClassVar[str] = "N"
+    ns_per_flip: ClassVar[float] = 6.0
+    parameters: ClassVar[tuple[Parameter, ...]] = (
+        Parameter("N", "int", "number of spins", "sites", check=_even_size("N")),
+        Parameter("T", "float", "temperature", "J/k_B", check=_positive("T")),
+        Parameter("B", "float", "magnetic field", "J", default=0.0),
+    )
+
+    def n_spins(self, point: Point) -> int:
+        """N."""
+        return int(point["N"])
+
+    def run(
+        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+    ) -> dict[str, np.ndarray]:
+        """Simulate one replica at (N, T, B)."""
+        assert isinstance(settings, IsingSettings)
+        N, T, B = int(point["N"]), float(point["T"]), float(point["B"])
+        init_ss, kernel_ss = seed.spawn(2)
+        spins = self._initial(N, settings, init_ss)
+        a, b = np.ascontiguousarray(spins[0::2]), np.ascontiguousarray(spins[1::2])
+        thr = flip_thresholds(T, B, 2, settings.algorithm)
+        key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
+        n_meas = settings.n_measurements
+        bonds, mags, acc = simulate_1d(
+            a, b, thr, key, settings.thermalization, n_meas, settings.every
+        )
+        attempts = n_meas * settings.every * N
+        return observables(bonds, mags, N, T, B, int(acc), attempts, settings.every)

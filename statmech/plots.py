@@ -1,0 +1,144 @@
+"""Phase-diagram figures from a stored sweep (matplotlib; every function returns a Figure).
+
+Ising: <|m|>, e, C, chi and U4 against T for every lattice size, with error bars (replica
+means) and the exact curves: Onsager's Tc, M(T), energy and specific heat and Kaufman's exact
+finite-L energy and specific heat for the square lattice at B = 0; the exact finite-N results
+(density of states) and the infinite chain for the 1D model.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import xarray as xr  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from statmech.analysis import replica_mean, sorted_by_axes  # noqa: E402
+from statmech.theory import ising as exact  # noqa: E402
+
+ISING_PANELS = (
+    ("abs_m", r"$\langle|m|\rangle$"),
+    ("e", r"$e = E/N$"),
+    ("C", r"$C$ per spin"),
+    ("chi", r"$\chi$ per spin"),
+    ("U4", r"Binder $U_4$"),
+    ("tau_abs_m", r"$\tau_{\rm int}(|m|)$  [sweeps]"),
+)
+
+
+def _other_axes(ds: xr.Dataset, keep: tuple[str, ...]) -> list[str]:
+    rep = ds.attrs.get("replica_dim", "replica")
+    return [d for d in ds["done"].dims if d != rep and d not in keep]
+
+
+def ising_figure(ds: xr.Dataset, selection: dict[str, float] | None = None) -> Figure:
+    """Five panels of Ising observables against T, one curve per size, with exact results.
+
+    ``selection`` fixes every axis other than T and the size (e.g. ``{"B": 0.1}``).
+    """
+    ds = sorted_by_axes(ds)
+    model = ds.attrs["model"]
+    size = "L" if model == "ising2d" else "N"
+    if selection:
+        ds = ds.sel(selection)
+    fixed = {k: v for k, v in _fixed(ds).items() if k not in ds.dims}
+    B = float(selection.get("B", fixed.get("B", 0.0))) if selection else float(fixed.get("B", 0))
+    sizes = ds[size].values if size in ds.dims else [int(fixed[size])]
+    fig, grid = plt.subplots(2, 3, figsize=(15, 8.5), constrained_layout=True)
+    axes = grid.ravel()
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    T_fine = np.linspace(float(ds["T"].min()), float(ds["T"].max()), 200)
+    for (name, label), ax in zip(ISING_PANELS, axes, strict=True):
+        for k, n in enumerate(sizes):
+            color = colors[k % len(colors)]
+            sub = ds.sel({size: n}) if size in ds.dims else ds
+            mean, err = replica_mean(sub, name)
+            if name.startswith("tau"):
+                ax.set_yscale("log")
+            ax.errorbar(sub["T"], mean, yerr=err, fmt="o", ms=3.5, capsize=2, color=color,
+                        label=f"{size} = {n}")
+            _exact_finite(ax, model, name, int(n), B, T_fine, color)
+        _exact_infinite(ax, model, name, B, T_fine)
+        if model == "ising2d" and B == 0:
+            ax.axvline(exact.TC_2D, color="0.5", ls=":", lw=1)
+        ax.set_xlabel("T  [J/k_B]")
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=8)
+    title = {"ising2d": "2D Ising, square lattice", "ising1d": "1D Ising chain"}[model]
+    extra = ", ".join(f"{k} = {v:g}" for k, v in {**fixed, **(selection or {})}.items()
+                      if k not in (size,))
+    fig.suptitle(f"{title}  ({extra}; points: MC, lines: exact, dotted: Onsager Tc)")
+    return fig
+
+
+def _fixed(ds: xr.Dataset) -> dict[str, float]:
+    import json
+
+    return dict(json.loads(ds.attrs.get("fixed_parameters", "{}")))
+
+
+def _exact_finite(ax, model: str, name: str, n: int, B: float, T: np.ndarray, color: str) -> None:  # type: ignore[no-untyped-def]
+    if model == "ising1d" and n <= 4096:
+        dos = exact.dos_chain(n)
+        ax.plot(T, [exact.moments(dos, t, B)[name] for t in T], color=color, lw=1, ls="--")
+    elif model == "ising2d" and n <= 4:
+        dos = exact.dos_2d(n)
+        ax.plot(T, [exact.moments(dos, t, B)[name] for t in T], color=color, lw=1, ls="--")
+    elif model == "ising2d" and B == 0 and name in ("e", "C") and n <= 64:
+        Tk = T[:: max(len(T) // 60, 1)]
+        vals = [exact.kaufman_energy_heat(n, t)[0 if name == "e" else 1] for t in Tk]
+        ax.plot(Tk, vals, color=color, lw=1, ls="--")
+
+
+def _exact_infinite(ax, model: str, name: str, B: float, T: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    style = {"color": "k", "lw": 1.2, "alpha": 0.7}
+    if model == "ising2d" and B == 0:
+        if name == "abs_m":
+            ax.plot(T, exact.onsager_magnetization(T), label="Onsager L=inf", **style)
+        elif name == "e":
+            ax.plot(T, exact.onsager_energy(T), **style)
+        elif name == "C":
+            ax.plot(T, exact.onsager_specific_heat(T), **style)
+    elif model == "ising1d":
+        if name == "e":
+            ax.plot(T, exact.chain_energy(T, B), **style)
+        elif name == "abs_m" and B != 0:
+            ax.plot(T, np.abs(exact.chain_magnetization(T, B)), **style)
+
+
+def figures(ds: xr.Dataset) -> dict[str, Figure]:
+    """All standard figures of a store, keyed by a file stem."""
+    model = ds.attrs["model"]
+    if model in ("ising2d", "ising1d"):
+        size = "L" if model == "ising2d" else "N"
+        others = _other_axes(ds, ("T", size))
+        out: dict[str, Figure] = {}
+        if "T" not in ds.dims:
+            raise ValueError("Ising plots need T on an axis")
+        combos = itertools.product(*(ds[o].values.tolist() for o in others))
+        for combo in combos:
+            sel = dict(zip(others, combo, strict=True))
+            stem = "observables" + "".join(f"_{k}{v:g}" for k, v in sel.items())
+            out[stem] = ising_figure(ds, sel)
+        return out
+    raise ValueError(f"no standard figures for model {model!r}")
+
+
+def write_figures(ds: xr.Dataset, out: str | Path, formats: tuple[str, ...] = ("png",)) -> list[Path]:
+    """Write :func:`figures` to ``out`` (PNG by default); returns the written paths."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for stem, fig in figures(ds).items():
+        for fmt in formats:
+            path = folder / f"{stem}.{fmt}"
+            fig.savefig(path, dpi=120)
+            paths.append(path)
+        plt.close(fig)
+    return paths
