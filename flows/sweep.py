@@ -102,8 +102,10 @@ def run_sweep(
     the dashboard link and the progress bar).
     """
     from statmech.cluster import dask_cluster, prefect_api
+    from statmech.runner import warm_up
 
     with prefect_api(), dask_cluster(sweep.cluster, workers, address) as client:
+        client.run(warm_up, sweep.text)
         if on_cluster is not None:
             on_cluster(client)
         n_workers = max(len(client.scheduler_info().get("workers", {})), 1)

@@ -67,10 +67,14 @@ class _Rate(TextColumn):
 def sweep(
     config: Annotated[Path, typer.Argument(help="sweep file (YAML)")],
     workers: Annotated[int | None, typer.Option(help="local Dask worker processes")] = None,
-    address: Annotated[str | None, typer.Option(help="scheduler of an existing Dask cluster")] = None,
+    address: Annotated[
+        str | None, typer.Option(help="scheduler of an existing Dask cluster")
+    ] = None,
     store: Annotated[str | None, typer.Option(help="store path (overrides the file)")] = None,
     extend: Annotated[bool, typer.Option(help="add new axis values to an existing store")] = False,
-    plots: Annotated[Path | None, typer.Option(help="write figures to this folder at the end")] = None,
+    plots: Annotated[
+        Path | None, typer.Option(help="write figures to this folder at the end")
+    ] = None,
     verbose: Annotated[bool, typer.Option(help="show Prefect and Dask logs")] = False,
 ) -> None:
     """Run a sweep: compute every missing unit and store it as soon as it is done."""
@@ -92,9 +96,10 @@ def sweep(
 
     grid = Grid(sw.axes, sw.fixed, sw.replicas)
     shape = " x ".join(f"{k}[{len(v)}]" for k, v in sw.axes.items())
+    what = {"new": "new store", "same": "resuming", "extends": "extending"}[state]
     console.print(f"[bold]{sw.name}[/]: model [cyan]{sw.model.name}[/], grid {shape} x "
-                  f"{sw.replicas} {sw.model.replica_dim}(s) = {grid.n_units} units -> {sw.store}"
-                  f" ({'new store' if state == 'new' else 'resuming' if state == 'same' else 'extending'})")
+                  f"{sw.replicas} {sw.model.replica_dim}(s) = {grid.n_units} units -> "
+                  f"{sw.store} ({what})")
     progress = Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(),
         MofNCompleteColumn(), _Rate(), TimeElapsedColumn(), TextColumn("ETA"),

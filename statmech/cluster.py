@@ -38,6 +38,7 @@ def prefect_api() -> Iterator[str]:
         return
     from prefect.server.api.server import SubprocessASGIServer
 
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     server = SubprocessASGIServer()
     server.start()
     os.environ["PREFECT_API_URL"] = server.api_url

@@ -36,6 +36,7 @@ from statmech.models import get_model, model_names
 from statmech.models.base import Model, Parameter, Scalar
 from statmech.seeding import canonical_float
 
+
 class ConfigError(ValueError):
     """A sweep file with one or more problems; ``errors`` holds ``(field path, message)``."""
 
@@ -175,7 +176,7 @@ def _coerce(p: Parameter, v: Any) -> tuple[Scalar | None, str | None]:
     if p.kind == "int":
         if float(v) != round(float(v)):
             return None, f"{p.name} must be an integer, got {v!r}"
-        value: Scalar = int(round(float(v)))
+        value: Scalar = round(float(v))
     else:
         value = canonical_float(float(v))
     if p.check is not None and (msg := p.check(value)):
@@ -290,7 +291,8 @@ def parse_config(text: str, source: str | None = None) -> Sweep:
         try:
             model = get_model(name)
         except KeyError:
-            errors.append(("model", f"unknown model {name!r}; available: {', '.join(model_names())}"))
+            available = ", ".join(model_names())
+            errors.append(("model", f"unknown model {name!r}; available: {available}"))
 
     axes: dict[str, np.ndarray] = {}
     fixed: dict[str, Scalar] = {}

@@ -71,8 +71,9 @@ def make_batches(
     """Group units into batches of about ``target_seconds`` estimated compute.
 
     Units are taken in decreasing cost so the longest batches start first (longest processing
-    time first keeps the tail short). A small sweep is cut finer, into about three batches per
-    worker (but never below one second each), so that every worker gets work. With ``size``
+    time first keeps the tail short). With several workers a small sweep is cut finer, into
+    about three batches per worker (but never below one second each), so that every worker
+    gets work. With ``size``
     every batch has exactly that many units (the last may have fewer). The grouping never
     changes any result: seeds are per unit.
     """
@@ -80,7 +81,8 @@ def make_batches(
         return [list(units[i : i + size]) for i in range(0, len(units), size)]
     costed = sorted(((cost(u), u) for u in units), key=lambda cu: -cu[0])
     total = sum(c for c, _ in costed)
-    target_seconds = min(target_seconds, max(total / (3 * max(workers, 1)), 1.0))
+    if workers > 1:
+        target_seconds = min(target_seconds, max(total / (3 * workers), 1.0))
     batches: list[list[Unit]] = []
     current: list[Unit] = []
     acc = 0.0

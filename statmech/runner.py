@@ -36,6 +36,14 @@ def _publish(store: str, n: int) -> None:
         pass
 
 
+def warm_up(config_text: str) -> None:
+    """Import everything a batch needs and load the model's kernels (once per worker)."""
+    import flows.sweep  # noqa: F401  (Prefect's import cost, paid before the first batch)
+
+    sweep = parse_config(config_text)
+    sweep.model.warmup(sweep.settings)
+
+
 def run_units(
     store: str, config_text: str, units: Sequence[Sequence[int]], final_attempt: bool = True
 ) -> dict[str, Any]:

@@ -25,16 +25,13 @@ def canonical_float(x: float) -> float:
     return 0.0 if y == 0 else y
 
 
-def canonical_point(point: Mapping[str, int | float]) -> dict[str, int | float]:
-    """The point with sorted names and canonical values (ints stay ints)."""
-    out: dict[str, int | float] = {}
-    for name in sorted(point):
-        v = point[name]
-        if isinstance(v, int | np.integer) and not isinstance(v, bool):
-            out[name] = int(v)
-        else:
-            out[name] = canonical_float(float(v))
-    return out
+def canonical_point(point: Mapping[str, int | float]) -> dict[str, float]:
+    """The point with sorted names and every value as a canonical float.
+
+    Integers and floats are not told apart (``T: 1`` is ``T: 1.0``; integer parameters up to
+    2**53 are exact as floats).
+    """
+    return {name: canonical_float(float(point[name])) for name in sorted(point)}
 
 
 def point_key(model: str, point: Mapping[str, int | float]) -> str:

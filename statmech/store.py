@@ -19,6 +19,7 @@ Failure messages live in ``_statmech/errors/<unit>.json`` (one file per unit, no
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -32,6 +33,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 import zarr
+from zarr.core.sync import sync as zarr_sync
 
 from statmech.config import Sweep
 from statmech.grid import Grid, Unit
@@ -121,10 +123,13 @@ class Store:
         """Write the template (metadata and coordinates, no data chunks)."""
         ds = self.template(sweep)
         ds.attrs.update({k: _jsonable(v) for k, v in provenance.items()})
-        encoding = {
-            name: {"chunks": tuple(c[0] for c in var.chunks), "fill_value": _fill(var.dtype)}
-            for name, var in ds.data_vars.items()
-        }
+        encoding = {}
+        for name, var in ds.data_vars.items():
+            chunks = tuple(c[0] for c in var.chunks)
+            enc: dict[str, Any] = {"chunks": chunks, "fill_value": _fill(var.dtype)}
+            if int(np.prod(chunks)) * var.dtype.itemsize < 256:
+                enc["compressors"] = None  # compressing a few bytes only costs time
+            encoding[name] = enc
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with _quiet_consolidation():
             ds.to_zarr(
@@ -248,7 +253,12 @@ class Store:
 
 
 class UnitWriter:
-    """Writes units into an existing store (used on the workers; one per batch)."""
+    """Writes units into an existing store (used on the workers; one per batch).
+
+    The chunks of one unit are written concurrently through zarr's asynchronous API (a unit has
+    two dozen tiny chunks; writing them one after the other costs several times longer), then
+    the ``done`` flag, strictly after.
+    """
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
@@ -271,11 +281,16 @@ class UnitWriter:
         """Write every variable of one unit, then mark it done (in that order)."""
         idx, rep = unit
         key = (*idx, rep)
-        for name, value in values.items():
-            self._array(name)[key] = value
-        self._array("elapsed")[key] = elapsed
-        if self._array("failed")[key]:
-            self._array("failed")[key] = False
+        items = [*values.items(), ("elapsed", np.float64(elapsed)), ("failed", np.False_)]
+        arrays = [self._array(name) for name, _ in items]
+
+        async def write_values() -> None:
+            await asyncio.gather(*(
+                arr._async_array.setitem(key, value)
+                for arr, (_, value) in zip(arrays, items, strict=True)
+            ))
+
+        zarr_sync(write_values())
         self._array("done")[key] = True
 
     def record_failure(self, unit: Unit, point: Mapping[str, Any], message: str,

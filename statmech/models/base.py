@@ -101,6 +101,9 @@ class Model(ABC):
         """Coordinates of the extra (non-grid) dimensions used by :meth:`variables`."""
         return {}
 
+    def warmup(self, settings: BaseModel) -> None:  # noqa: B027  (optional hook)
+        """Compile or load the kernels (run once per worker before the first batch)."""
+
     @abstractmethod
     def cost(self, point: Point, settings: BaseModel) -> float:
         """Rough wall time of one unit in seconds on one core (for batch sizing only)."""

@@ -9,8 +9,7 @@ Layout (checkerboard). The L x L lattice is stored as two sublattice arrays ``a`
 neighbours all have the other colour: ``o[r-1, j]``, ``o[r+1, j]``, ``o[r, j]`` and
 ``o[r, j - 1]`` (``p = 0``) or ``o[r, j + 1]`` (``p = 1``). Within a row the offset is uniform,
 so the update loop is branch-free and vectorises (sites of one colour are independent given the
-other colour, so updating them in any order is exact). The 1D chain is the same with one row:
-even sites ``a[k] = s[2k]`` and odd sites ``b[k] = s[2k + 1]``.
+other colour, so updating them in any order is exact).
 
 Update rule. With ``k = s * S`` (``S`` the neighbour sum) the energy change of flipping ``s`` is
 ``dE = 2 k + 2 s B``; the flip probability (Metropolis ``min(1, exp(-dE/T))`` or heat bath
@@ -195,51 +194,74 @@ def simulate_2d(a, b, thr, key, n_therm, n_meas, every):
 
 
 @njit(**JIT)
-def half_sweep_1d(a, o, parity, thr, key, ctr):
-    """Update one parity class of the chain (``parity`` 0: even sites, 1: odd sites).
+def simulate_1d(s, thr, key, n_therm, n_meas, every):
+    """Chain of ``N = len(s)`` spins with random-site updates; returns like :func:`simulate_2d`.
 
-    Returns ``(flips, sum of new s, sum of new s * S)``; consumes ``len(a)`` random words.
+    One sweep is ``N`` trials at uniformly random sites (a site index from the high bits, the
+    acceptance number from the low 31 bits of one random word). The chain is not updated on a
+    checkerboard: there, Metropolis flips every spin with ``dE = 0`` deterministically, domain
+    walls travel ballistically and the dynamics is not ergodic at B = 0. Bond sum and
+    magnetisation are tracked incrementally (exact integers).
     """
-    H = a.shape[0]
-    flips = int64(0)
-    msum = int64(0)
-    bsum = int64(0)
-    for j in range(H):
-        if parity == 0:
-            S = int32(o[j]) + int32(o[(j - 1 + H) % H])
-        else:
-            S = int32(o[j]) + int32(o[(j + 1) % H])
-        s = a[j]
-        r = int32(mix64(key + uint64(ctr + j) * GAMMA) >> uint64(33))
-        n = _new_spin(s, S, r, thr, 2)
-        flips += int64(n != s)
-        msum += n
-        bsum += n * S
-        a[j] = n
-    return flips, msum, bsum
-
-
-@njit(**JIT)
-def simulate_1d(a, b, thr, key, n_therm, n_meas, every):
-    """The chain analogue of :func:`simulate_2d` (``a`` even sites, ``b`` odd sites)."""
-    H = a.shape[0]
-    ctr = int64(0)
-    for _ in range(n_therm):
-        half_sweep_1d(a, b, 0, thr, key, ctr)
-        half_sweep_1d(b, a, 1, thr, key, ctr + H)
-        ctr += 2 * H
+    N = s.shape[0]
+    bonds_now = int64(0)
+    mag_now = int64(0)
+    for i in range(N):
+        bonds_now += int64(s[i]) * int64(s[(i + 1) % N])
+        mag_now += int64(s[i])
     bonds = np.empty(n_meas, dtype=np.int64)
     mags = np.empty(n_meas, dtype=np.int64)
     accepted = int64(0)
-    for t in range(n_meas):
-        for _ in range(every):
-            f0, m0, _b0 = half_sweep_1d(a, b, 0, thr, key, ctr)
-            f1, m1, b1 = half_sweep_1d(b, a, 1, thr, key, ctr + H)
-            ctr += 2 * H
-            accepted += f0 + f1
-        bonds[t] = b1
-        mags[t] = m0 + m1
+    ctr = uint64(0)
+    for t in range(n_therm + n_meas * every):
+        for _ in range(N):
+            w = mix64(key + ctr * GAMMA)
+            ctr += uint64(1)
+            i = int64((w >> uint64(32)) * uint64(N) >> uint64(32))
+            r = int32(w & uint64(0x7FFFFFFF))
+            si = s[i]
+            S = int32(s[(i - 1 + N) % N]) + int32(s[(i + 1) % N])
+            n = _new_spin(si, S, r, thr, 2)
+            if n != si:
+                s[i] = n
+                bonds_now += int64(n) * S * 2
+                mag_now += int64(n) * 2
+                if t >= n_therm:
+                    accepted += 1
+        k = t - n_therm
+        if k >= 0 and (k + 1) % every == 0:
+            bonds[k // every] = bonds_now
+            mags[k // every] = mag_now
     return bonds, mags, accepted
+
+
+@njit(**JIT)
+def sample_states_2d(a, b, thr, key, n_therm, n_samples, every):
+    """Configuration codes (bit i set when spin i of the row-major lattice is up) every
+    ``every`` sweeps, for detailed-balance tests on lattices of at most 62 spins.
+    """
+    L, H = a.shape
+    rnd = np.empty(H + 1, dtype=np.int32)
+    per_half = L * ((H + 1) // 2)
+    ctr = int64(0)
+    codes = np.empty(n_samples, dtype=np.int64)
+    for t in range(n_therm + n_samples * every):
+        half_sweep_2d(a, b, 0, thr, key, ctr, rnd)
+        half_sweep_2d(b, a, 1, thr, key, ctr + per_half, rnd)
+        ctr += 2 * per_half
+        k = t - n_therm
+        if k >= 0 and (k + 1) % every == 0:
+            code = int64(0)
+            for r in range(L):
+                for j in range(H):
+                    x_a = 2 * j + (r & 1)
+                    x_b = 2 * j + 1 - (r & 1)
+                    if a[r, j] > 0:
+                        code |= int64(1) << int64(r * L + x_a)
+                    if b[r, j] > 0:
+                        code |= int64(1) << int64(r * L + x_b)
+            codes[k // every] = code
+    return codes
 
 
 def split_2d(spins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,6 @@
-"""Phase-diagram figures from a stored sweep (matplotlib; every function returns a Figure).
+"""Ising figures (every function takes a Dataset and returns a Figure).
 
-Ising: <|m|>, e, C, chi and U4 against T for every lattice size, with error bars (replica
+<|m|>, e, C, chi and U4 against T for every lattice size, with error bars (replica
 means) and the exact curves: Onsager's Tc, M(T), energy and specific heat and Kaufman's exact
 finite-L energy and specific heat for the square lattice at B = 0; the exact finite-N results
 (density of states) and the infinite chain for the 1D model.
@@ -9,18 +9,15 @@ finite-L energy and specific heat for the square lattice at B = 0; the exact fin
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
+import json
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from statmech.analysis import replica_mean, sorted_by_axes  # noqa: E402
-from statmech.theory import ising as exact  # noqa: E402
+from statmech.analysis import replica_mean, sorted_by_axes
+from statmech.theory import ising as exact
 
 ISING_PANELS = (
     ("abs_m", r"$\langle|m|\rangle$"),
@@ -78,8 +75,6 @@ def ising_figure(ds: xr.Dataset, selection: dict[str, float] | None = None) -> F
 
 
 def _fixed(ds: xr.Dataset) -> dict[str, float]:
-    import json
-
     return dict(json.loads(ds.attrs.get("fixed_parameters", "{}")))
 
 
@@ -113,32 +108,15 @@ def _exact_infinite(ax, model: str, name: str, B: float, T: np.ndarray) -> None:
 
 
 def figures(ds: xr.Dataset) -> dict[str, Figure]:
-    """All standard figures of a store, keyed by a file stem."""
+    """One observables figure per value of every axis other than T and the size."""
     model = ds.attrs["model"]
-    if model in ("ising2d", "ising1d"):
-        size = "L" if model == "ising2d" else "N"
-        others = _other_axes(ds, ("T", size))
-        out: dict[str, Figure] = {}
-        if "T" not in ds.dims:
-            raise ValueError("Ising plots need T on an axis")
-        combos = itertools.product(*(ds[o].values.tolist() for o in others))
-        for combo in combos:
-            sel = dict(zip(others, combo, strict=True))
-            stem = "observables" + "".join(f"_{k}{v:g}" for k, v in sel.items())
-            out[stem] = ising_figure(ds, sel)
-        return out
-    raise ValueError(f"no standard figures for model {model!r}")
-
-
-def write_figures(ds: xr.Dataset, out: str | Path, formats: tuple[str, ...] = ("png",)) -> list[Path]:
-    """Write :func:`figures` to ``out`` (PNG by default); returns the written paths."""
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for stem, fig in figures(ds).items():
-        for fmt in formats:
-            path = folder / f"{stem}.{fmt}"
-            fig.savefig(path, dpi=120)
-            paths.append(path)
-        plt.close(fig)
-    return paths
+    size = "L" if model == "ising2d" else "N"
+    if "T" not in ds.dims:
+        raise ValueError("Ising plots need T on an axis")
+    others = _other_axes(ds, ("T", size))
+    out: dict[str, Figure] = {}
+    for combo in itertools.product(*(ds[o].values.tolist() for o in others)):
+        sel = dict(zip(others, combo, strict=True))
+        stem = "observables" + "".join(f"_{k}{v:g}" for k, v in sel.items())
+        out[stem] = ising_figure(ds, sel)
+    return out

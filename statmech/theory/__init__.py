@@ -1,0 +1,1 @@
+"""Exact and analytic reference results (used by tests, plots and reports)."""
