@@ -237,8 +237,9 @@ def simulate_1d(s, thr, key, n_therm, n_meas, every):
 
 @njit(**JIT)
 def sample_states_2d(a, b, thr, key, n_therm, n_samples, every):
-    """Configuration codes (bit i set when spin i of the row-major lattice is up) every
-    ``every`` sweeps, for detailed-balance tests on lattices of at most 62 spins.
+    """Configuration codes every ``every`` sweeps (for detailed-balance tests).
+
+    Bit ``i`` is set when spin ``i`` of the row-major lattice is up (at most 62 spins).
     """
     L, H = a.shape
     rnd = np.empty(H + 1, dtype=np.int32)

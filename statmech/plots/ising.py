@@ -70,7 +70,12 @@ def ising_figure(ds: xr.Dataset, selection: dict[str, float] | None = None) -> F
     title = {"ising2d": "2D Ising, square lattice", "ising1d": "1D Ising chain"}[model]
     extra = ", ".join(f"{k} = {v:g}" for k, v in {**fixed, **(selection or {})}.items()
                       if k not in (size,))
-    fig.suptitle(f"{title}  ({extra}; points: MC, lines: exact, dotted: Onsager Tc)")
+    legend = "points: MC (replica mean ± error), dashed: exact finite size"
+    if model == "ising2d" and B == 0:
+        legend += ", solid: Onsager L = inf, dotted: Tc"
+    elif model == "ising1d":
+        legend += ", solid: infinite chain"
+    fig.suptitle(f"{title}  ({extra})\n{legend}")
     return fig
 
 
@@ -79,6 +84,8 @@ def _fixed(ds: xr.Dataset) -> dict[str, float]:
 
 
 def _exact_finite(ax, model: str, name: str, n: int, B: float, T: np.ndarray, color: str) -> None:  # type: ignore[no-untyped-def]
+    if name not in ("e", "abs_m", "m", "m2", "C", "chi", "U4"):
+        return
     if model == "ising1d" and n <= 4096:
         dos = exact.dos_chain(n)
         ax.plot(T, [exact.moments(dos, t, B)[name] for t in T], color=color, lw=1, ls="--")
