@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -103,8 +104,12 @@ def run_sweep(
     """
     from statmech.cluster import dask_cluster, prefect_api
     from statmech.runner import warm_up
+    from statmech.store import store_lock
 
-    with prefect_api(), dask_cluster(sweep.cluster, workers, address) as client:
+    # workers on other hosts resolve paths in their own working directory: send absolute ones
+    sweep = sweep.with_overrides(store=str(Path(sweep.store).resolve()))
+    with store_lock(sweep.store), prefect_api(), \
+            dask_cluster(sweep.cluster, workers, address) as client:
         client.run(warm_up, sweep.text)
         if on_cluster is not None:
             on_cluster(client)

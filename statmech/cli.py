@@ -4,6 +4,8 @@
 ``statmech check CONFIG``   validate a sweep file and show the grid and cost estimate
 ``statmech status STORE``   done / missing / failed units, the config summary, last errors
 ``statmech plot STORE``     standard figures with exact results overlaid
+``statmech deploy CONFIG``  serve scheduled reruns with drift reports (Prefect deployment)
+``statmech drift OLD NEW``  compare two runs of a sweep point by point
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _load(config: Path, store: str | None = None):  # type: ignore[no-untyped-def]
@@ -83,13 +85,19 @@ def sweep(
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     sw = _load(config, store)
     from statmech.plan import preflight
-    from statmech.store import StoreMismatchError
+    from statmech.store import StoreBusyError, StoreMismatchError, lock_path
 
     try:
         state = preflight(sw, extend)
-    except StoreMismatchError as exc:
+        if lock_path(sw.store).exists():
+            from statmech.store import store_lock
+
+            with store_lock(sw.store):  # takes over a stale lock, refuses a live one
+                pass
+    except (StoreMismatchError, StoreBusyError) as exc:
         err_console.print(f"[bold red]Store refused:[/] {exc}", highlight=False)
         raise typer.Exit(3) from None
+    _graceful_sigterm()
     from flows.sweep import run_sweep
     from statmech.grid import Grid
     from statmech.runner import PROGRESS_TOPIC
@@ -149,12 +157,71 @@ def sweep(
         raise typer.Exit(1)
 
 
+def _graceful_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so that the cluster, the server and the lock are released."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def _print_summary(summary: dict[str, Any], wall: float) -> None:
     table = Table(title="sweep finished", show_header=False)
     for key in ("store", "total", "skipped", "computed", "failed", "missing", "batches"):
         table.add_row(key, str(summary[key]))
     table.add_row("wall time", f"{wall:.1f} s")
     console.print(table)
+
+
+@app.command()
+def deploy(
+    config: Annotated[Path, typer.Argument(help="sweep file (YAML)")],
+    cron: Annotated[str | None, typer.Option(help='cron schedule, e.g. "0 3 * * *"')] = None,
+    interval: Annotated[float | None, typer.Option(help="or: seconds between runs")] = None,
+    name: Annotated[str | None, typer.Option(help="deployment name")] = None,
+    root: Annotated[str | None, typer.Option(help="folder of the run stores")] = None,
+    address: Annotated[str | None, typer.Option(help="Dask scheduler of every run")] = None,
+    workers: Annotated[int | None, typer.Option(help="local workers of every run")] = None,
+) -> None:
+    """Serve scheduled reruns of a sweep as a Prefect deployment (runs until stopped).
+
+    Every run writes a new store under ROOT and a drift report against the previous run.
+    """
+    sw = _load(config)
+    if (cron is None) == (interval is None):
+        err_console.print("[red]give exactly one of --cron and --interval[/]")
+        raise typer.Exit(2)
+    from statmech.cluster import configured_api_url
+
+    if not configured_api_url():
+        err_console.print("[yellow]PREFECT_API_URL is not set: the deployment lives in a "
+                          "temporary server and disappears when this command stops.[/]")
+    from flows.scheduled import default_root, scheduled_sweep
+
+    folder = str(Path(root).resolve()) if root else str(default_root(sw.store).resolve())
+    params = {"config": str(config.resolve()), "root": folder, "address": address,
+              "workers": workers}
+    console.print(f"Serving [bold]{name or sw.name}[/]: runs into {folder} "
+                  f"({'cron ' + cron if cron else f'every {interval:g} s'}); Ctrl-C stops.")
+    _graceful_sigterm()
+    scheduled_sweep.serve(name=name or sw.name, cron=cron, interval=interval,
+                          parameters=params, pause_on_shutdown=False)
+
+
+@app.command()
+def drift(
+    old: Annotated[Path, typer.Argument(help="previous run's store")],
+    new: Annotated[Path, typer.Argument(help="this run's store")],
+) -> None:
+    """Compare two runs of a sweep point by point (exit code 1 on drift)."""
+    from statmech.drift import compare
+
+    report = compare(old, new)
+    console.print(report.to_markdown(), markup=False, highlight=False)
+    if not report.passed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -21,9 +21,7 @@ from statmech.config import ClusterConfig, JobqueueConfig
 
 
 def configured_api_url() -> str | None:
-    """The Prefect API URL from the environment or the active Prefect profile, if any."""
-    if os.environ.get("PREFECT_API_URL"):
-        return os.environ["PREFECT_API_URL"]
+    """The Prefect API URL of this process's settings (environment at import, or profile)."""
     from prefect.settings import get_current_settings
 
     return get_current_settings().api.url
@@ -37,20 +35,24 @@ def prefect_api() -> Iterator[str]:
         yield url
         return
     from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     server = SubprocessASGIServer()
     server.start()
+    # Prefect reads its settings when imported: update this process's settings explicitly,
+    # and the environment for the worker processes started from here on.
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
-        yield server.api_url
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield server.api_url
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
 
 
 def jobqueue_cluster(cfg: JobqueueConfig):  # type: ignore[no-untyped-def]
-    """Build (not start jobs of) a dask-jobqueue cluster from the sweep file's section."""
+    """Build a dask-jobqueue cluster from the sweep file's section (no job submitted yet)."""
     try:
         import dask_jobqueue
     except ImportError as exc:  # pragma: no cover - depends on the optional extra
@@ -64,8 +66,6 @@ def jobqueue_cluster(cfg: JobqueueConfig):  # type: ignore[no-untyped-def]
         "lsf": dask_jobqueue.LSFCluster,
         "htcondor": dask_jobqueue.HTCondorCluster,
     }
-    if cfg.system not in classes:
-        raise ValueError(f"cluster.jobqueue.system must be one of {sorted(classes)}")
     kwargs = {
         "cores": cfg.cores,
         "memory": cfg.memory,
@@ -83,9 +83,7 @@ def jobqueue_cluster(cfg: JobqueueConfig):  # type: ignore[no-untyped-def]
     api = os.environ.get("PREFECT_API_URL")
     if api:  # workers must report to the same Prefect API
         kwargs["job_script_prologue"].append(f"export PREFECT_API_URL={api}")
-    cluster = classes[cfg.system](**kwargs)
-    cluster.scale(jobs=cfg.jobs)
-    return cluster
+    return classes[cfg.system](**kwargs)
 
 
 def default_workers() -> int:
@@ -104,6 +102,8 @@ def dask_cluster(cfg: ClusterConfig, workers: int | None = None,
         return
     if cfg.jobqueue is not None and workers is None:
         with jobqueue_cluster(cfg.jobqueue) as cluster, Client(cluster) as client:
+            cluster.scale(jobs=cfg.jobqueue.jobs)
+            client.wait_for_workers(1)
             yield client
         return
     n = workers or cfg.workers or default_workers()

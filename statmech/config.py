@@ -26,7 +26,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import yaml
@@ -72,7 +72,8 @@ class BatchConfig(_Strict):
 class JobqueueConfig(_Strict):
     """An HPC batch-system cluster started through dask-jobqueue."""
 
-    system: str = Field(description="slurm | pbs | sge | lsf | htcondor")
+    system: Literal["slurm", "pbs", "sge", "lsf", "htcondor"] = Field(
+        description="batch system of the cluster")
     jobs: int = Field(1, ge=1, description="number of batch jobs to submit")
     cores: int = Field(1, ge=1, description="cores per job")
     memory: str = Field("4GiB", description="memory per job")

@@ -75,7 +75,6 @@ def run_units(
             continue
         t1 = time.perf_counter()
         writer.write(unit, values, elapsed=t1 - t0)
-        writer.clear_failure(unit)
         write_s += time.perf_counter() - t1
         compute_s += t1 - t0
         computed += 1

@@ -8,13 +8,13 @@ writers never race. Besides the model's variables the store holds
 
 * ``done`` (bool): the unit's values are on disk (written *after* the values, so a crash in
   between only causes a recompute);
-* ``failed`` (bool) and ``elapsed`` (seconds of compute of the unit);
+* ``failed`` (bool: failed after all retries), ``error`` (text: the last error of the unit as
+  JSON with time, message and traceback, empty when none) and ``elapsed`` (compute seconds);
 * root attributes: conventions, the sweep file's text and hashes, provenance and run history.
 
 Template first, regions after: :meth:`Store.create` writes metadata and coordinates only (xarray,
 ``compute=False``); workers then write each unit's chunks directly with zarr. Missing units read
 as the fill value (NaN for floats), so ``xr.open_zarr`` always works, also mid-sweep.
-Failure messages live in ``_statmech/errors/<unit>.json`` (one file per unit, no shared state).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -40,11 +41,70 @@ from statmech.grid import Grid, Unit
 from statmech.models.base import Variable
 
 SCHEMA_VERSION = 1
-BOOKKEEPING = ("done", "failed", "elapsed")
+BOOKKEEPING = ("done", "failed", "error", "elapsed")
 
 
 class StoreMismatchError(RuntimeError):
     """The store at this path was made from a different sweep."""
+
+
+class StoreBusyError(RuntimeError):
+    """Another sweep is running on this store."""
+
+
+def lock_path(store: str | os.PathLike[str]) -> Path:
+    """The lock file of a store: a sibling ``<store>.lock`` (it can exist before the store)."""
+    p = Path(store)
+    return p.with_name(p.name + ".lock")
+
+
+@contextlib.contextmanager
+def store_lock(store: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the store for one sweep; a second sweep on the same store is refused.
+
+    The lock is a file created with O_EXCL holding the owner's host, pid and start time. A lock
+    left by a process that no longer exists on this host is taken over; a lock from another
+    host must be removed by hand (the message says how).
+    """
+    path = lock_path(store)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    me = {"host": socket.gethostname(), "pid": os.getpid(),
+          "since": datetime.now(UTC).isoformat(timespec="seconds")}
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                owner = json.loads(path.read_text())
+            except (OSError, ValueError):
+                owner = {}
+            if owner.get("host") == me["host"] and not _alive(int(owner.get("pid", -1))):
+                path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            raise StoreBusyError(
+                f"{store} is being computed by pid {owner.get('pid')} on {owner.get('host')} "
+                f"since {owner.get('since')}; wait for it, or remove {path} if that sweep is "
+                "dead."
+            ) from None
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(me))
+        break
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def grid_of(sweep: Sweep) -> Grid:
@@ -56,6 +116,8 @@ def _bookkeeping_vars() -> tuple[Variable, ...]:
     return (
         Variable("done", "unit computed and written", dtype="bool"),
         Variable("failed", "unit failed after all retries (see statmech status)", dtype="bool"),
+        Variable("error", "last error of the unit (JSON: time, final, error), empty if none",
+                 dtype="object"),
         Variable("elapsed", "compute time of the unit", units="s", dtype="float64"),
     )
 
@@ -131,7 +193,9 @@ class Store:
                 enc["compressors"] = None  # compressing a few bytes only costs time
             encoding[name] = enc
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _quiet_consolidation():
+        with _quiet_consolidation(), warnings.catch_warnings():
+            # the object (text) variable "error" is filled with "" in memory: that is intended
+            warnings.filterwarnings("ignore", category=xr.SerializationWarning)
             ds.to_zarr(
                 self.path, mode="w-", compute=False, zarr_format=3, consolidated=True,
                 encoding=encoding,
@@ -231,11 +295,9 @@ class Store:
                 for idx in np.argwhere(~done)]
 
     def errors(self) -> list[dict[str, Any]]:
-        """Recorded failures (unit, point, message, time), newest last."""
-        folder = self.path / "_statmech" / "errors"
-        if not folder.exists():
-            return []
-        out = [json.loads(p.read_text()) for p in folder.glob("*.json")]
+        """Recorded errors (unit, point, error, final, time), newest last."""
+        text = np.asarray(zarr.open_array(self.path / "error", mode="r")[...], dtype=object)
+        out = [json.loads(t) for t in text.ravel() if t]
         return sorted(out, key=lambda e: e.get("time", ""))
 
     # ------------------------------------------------------------------ provenance
@@ -281,7 +343,8 @@ class UnitWriter:
         """Write every variable of one unit, then mark it done (in that order)."""
         idx, rep = unit
         key = (*idx, rep)
-        items = [*values.items(), ("elapsed", np.float64(elapsed)), ("failed", np.False_)]
+        items = [*values.items(), ("elapsed", np.float64(elapsed)), ("failed", np.False_),
+                 ("error", "")]
         arrays = [self._array(name) for name, _ in items]
 
         async def write_values() -> None:
@@ -296,26 +359,17 @@ class UnitWriter:
     def record_failure(self, unit: Unit, point: Mapping[str, Any], message: str,
                        final: bool) -> None:
         """Keep the error of a unit; with ``final`` also set its ``failed`` flag."""
-        folder = self.path / "_statmech" / "errors"
-        folder.mkdir(parents=True, exist_ok=True)
+        idx, rep = unit
         record = {
-            "unit": [list(unit[0]), unit[1]],
+            "unit": [list(idx), rep],
             "point": {k: _jsonable(v) for k, v in point.items()},
             "error": message,
             "final": final,
             "time": datetime.now(UTC).isoformat(),
         }
-        tmp = folder / f".{_unit_name(unit)}.json.tmp"
-        tmp.write_text(json.dumps(record))
-        tmp.replace(folder / f"{_unit_name(unit)}.json")
+        self._array("error")[(*idx, rep)] = json.dumps(record)
         if final:
-            idx, rep = unit
             self._array("failed")[(*idx, rep)] = True
-
-    def clear_failure(self, unit: Unit) -> None:
-        """Forget an earlier failure of a unit that has now succeeded."""
-        path = self.path / "_statmech" / "errors" / f"{_unit_name(unit)}.json"
-        path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -333,7 +387,7 @@ def _consolidate(path: Path) -> None:
 
 def _fill(dtype: Any) -> Any:
     kind = np.dtype(dtype).kind
-    return np.nan if kind == "f" else (False if kind == "b" else 0)
+    return {"f": np.nan, "b": False, "O": ""}.get(kind, 0)
 
 
 def _jsonable(v: Any) -> Any:

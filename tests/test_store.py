@@ -9,7 +9,7 @@ import pytest
 import xarray as xr
 
 from statmech.config import parse_config
-from statmech.plan import prepare, preflight
+from statmech.plan import preflight, prepare
 from statmech.store import Store, StoreMismatchError, UnitWriter
 
 TEXT = """
@@ -65,8 +65,9 @@ def test_failure_record(tmp_path: Path) -> None:
     w.record_failure(((0, 2), 0), {"L": 4, "T": 4.0}, "ValueError: boom", final=True)
     st = Store(sw.store)
     assert st.failed_mask()[0, 2, 0] and st.errors()[0]["error"] == "ValueError: boom"
-    w.clear_failure(((0, 2), 0))
-    assert st.errors() == []
+    assert st.errors()[0]["point"] == {"L": 4, "T": 4.0} and st.errors()[0]["final"]
+    w.write(((0, 2), 0), {"e": np.float64(-1.0)}, elapsed=0.1)
+    assert st.errors() == [] and not st.failed_mask()[0, 2, 0]
 
 
 def test_foreign_sweep_is_refused(tmp_path: Path) -> None:

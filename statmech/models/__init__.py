@@ -4,12 +4,16 @@ A third-party package registers a model with, in its ``pyproject.toml``::
 
     [project.entry-points."statmech.models"]
     mymodel = "mypackage.module:MyModel"
+
+Without packaging, ``STATMECH_MODELS="mymodel=mypackage.module:MyModel,..."`` in the environment
+of the client and of every worker does the same.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from importlib import metadata
+from importlib import import_module, metadata
 
 from statmech.models.base import Model
 
@@ -21,6 +25,10 @@ def _registry() -> dict[str, type[Model]]:
     models: dict[str, type[Model]] = {m.name: m for m in (Ising2D, Ising1D)}
     for ep in metadata.entry_points(group="statmech.models"):
         models.setdefault(ep.name, ep.load())
+    for item in filter(None, os.environ.get("STATMECH_MODELS", "").split(",")):
+        name, _, target = item.partition("=")
+        module, _, attr = target.partition(":")
+        models.setdefault(name.strip(), getattr(import_module(module.strip()), attr.strip()))
     return models
 
 

@@ -63,6 +63,8 @@ class Variable:
             return np.nan
         if kind == "b":
             return False
+        if kind == "O":
+            return ""
         return 0
 
 

@@ -1,0 +1,58 @@
+"""A test model for failure handling (loaded on workers through STATMECH_MODELS).
+
+``y`` is a deterministic function of the unit's seed; a unit sleeps ``sleep`` seconds first (so
+that processes can be killed mid-sweep), always raises for ``x`` in ``fail_on``, and raises on
+its first attempt only for ``x`` in ``flaky_on`` (marker files in ``marks``). The always-failing
+values come from the environment (``FAULTY_FAIL_ON="3,4"``), standing for a code bug that a
+later fix removes without changing the sweep file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from statmech.models.base import Model, Parameter, Point, Variable
+
+
+class FaultySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sleep: float = 0.0
+    flaky_on: tuple[float, ...] = ()
+    marks: str = ""
+
+
+class Faulty(Model):
+    name: ClassVar[str] = "faulty"
+    summary: ClassVar[str] = "test model with injected failures"
+    conventions: ClassVar[str] = "y ~ N(0, 1/100) from the unit's stream"
+    settings_class: ClassVar[type[BaseModel]] = FaultySettings
+    parameters: ClassVar[tuple[Parameter, ...]] = (Parameter("x", "float", "control"),)
+
+    def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
+        return (Variable("y", "value"), Variable("y_err", "error of y"))
+
+    def cost(self, point: Point, settings: BaseModel) -> float:
+        assert isinstance(settings, FaultySettings)
+        return settings.sleep + 0.001
+
+    def run(self, point: Point, settings: BaseModel, seed: np.random.SeedSequence):  # type: ignore[no-untyped-def]
+        assert isinstance(settings, FaultySettings)
+        x = float(point["x"])
+        time.sleep(settings.sleep)
+        fail_on = [float(v) for v in os.environ.get("FAULTY_FAIL_ON", "").split(",") if v]
+        if x in fail_on:
+            raise AssertionError(f"kernel assertion failed at x={x}")
+        if x in settings.flaky_on:
+            mark = Path(settings.marks) / f"{x}-{seed.spawn_key[-1]}"
+            if not mark.exists():
+                mark.parent.mkdir(parents=True, exist_ok=True)
+                mark.write_text("failed once")
+                raise RuntimeError(f"transient failure at x={x}")
+        y = np.random.default_rng(seed).normal(size=100).mean()
+        return {"y": np.float64(y), "y_err": np.float64(0.1)}

@@ -1,0 +1,128 @@
+"""Failures lose nothing: retries, recorded errors, killed runs, concurrent sweeps."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import xarray as xr
+
+from flows.sweep import run_sweep
+from statmech.config import parse_config
+from statmech.store import Store, StoreBusyError, store_lock
+
+TESTS = Path(__file__).resolve().parent
+os.environ["STATMECH_MODELS"] = "faulty=faulty:Faulty"
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
+
+TEXT = """
+model: faulty
+axes: {{x: [0, 1, 2, 3, 4, 5, 6, 7]}}
+settings: {{sleep: {sleep}, flaky_on: {flaky}, marks: "{marks}"}}
+replicas: 2
+seed: 5
+store: {store}
+batch: {{size: 4}}
+retries: 1
+"""
+
+
+def cfg(tmp: Path, store: Path, sleep: float = 0.0, flaky: str = "[]") -> str:
+    return TEXT.format(sleep=sleep, flaky=flaky, marks=tmp / "marks", store=store)
+
+
+def numbers(path: Path) -> xr.Dataset:
+    ds = xr.open_zarr(path).load()[["y", "y_err", "done", "failed"]]
+    ds.attrs = {}
+    return ds
+
+
+@pytest.fixture(scope="module")
+def undisturbed(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) -> Path:
+    tmp = tmp_path_factory.mktemp("undisturbed")
+    store = tmp / "ref.zarr"
+    summary = run_sweep(parse_config(cfg(tmp, store)), workers=2)
+    assert summary["missing"] == 0
+    return store
+
+
+def test_failing_units_are_retried_recorded_and_the_rest_completes(
+        tmp_path: Path, undisturbed: Path) -> None:
+    store = tmp_path / "f.zarr"
+    sweep = parse_config(cfg(tmp_path, store, flaky="[5.0]"))
+    os.environ["FAULTY_FAIL_ON"] = "3"  # a bug in the "kernel" for x = 3
+    try:
+        summary = run_sweep(sweep, workers=2)
+    finally:
+        del os.environ["FAULTY_FAIL_ON"]
+    # x = 3 always fails (2 replicas): missing and failed after the retry; x = 5 failed once
+    # and succeeded on the retry; everything else completed
+    assert summary["missing"] == 2 and summary["failed"] == 2
+    st = Store(store)
+    errors = st.errors()
+    assert len(errors) == 2 and all("kernel assertion failed at x=3.0" in e["error"]
+                                    for e in errors)
+    assert all(e["final"] for e in errors)
+    ref, got = numbers(undisturbed), numbers(store)
+    ok = got["x"] != 3.0
+    xr.testing.assert_identical(ref["y"].where(ok), got["y"].where(ok))
+    assert list((tmp_path / "marks").iterdir())  # the flaky units did fail once
+    # the CLI says what failed and exits non-zero; status shows the error
+    status = subprocess.run([sys.executable, "-m", "statmech", "status", str(store)],
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "250"})
+    assert "kernel assertion failed" in status.stdout and "failed" in status.stdout
+    # the bug fixed, the same sweep file rerun computes exactly the two missing units
+    again = run_sweep(sweep, workers=1)
+    assert again["computed"] == 2 and again["missing"] == 0 and again["failed"] == 0
+    xr.testing.assert_identical(numbers(undisturbed), numbers(store))
+    assert Store(store).errors() == []
+
+
+def test_killed_run_resumes_and_matches(tmp_path: Path, undisturbed: Path) -> None:
+    store = tmp_path / "k.zarr"
+    config = tmp_path / "k.yaml"
+    config.write_text(cfg(tmp_path, store, sleep=0.5))
+    env = {**os.environ}
+    env.pop("PREFECT_API_URL", None)  # the CLI starts its own temporary server
+    proc = subprocess.Popen([sys.executable, "-m", "statmech", "sweep", str(config),
+                             "--workers", "2"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if Store(store).exists() and 2 <= Store(store).done_mask().sum() < 16:
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run: CLI, server, cluster
+    proc.wait()
+    done_before = int(Store(store).done_mask().sum())
+    assert 2 <= done_before < 16
+    summary = run_sweep(parse_config(config.read_text()), workers=2)
+    assert summary["skipped"] >= done_before and summary["missing"] == 0
+    assert summary["computed"] == 16 - summary["skipped"]
+    xr.testing.assert_identical(numbers(undisturbed), numbers(store))
+
+
+def test_two_sweeps_on_one_store(tmp_path: Path) -> None:
+    store = tmp_path / "c.zarr"
+    with store_lock(store):
+        with pytest.raises(StoreBusyError, match="being computed by pid"):
+            run_sweep(parse_config(cfg(tmp_path, store)), workers=1)
+        config = tmp_path / "c.yaml"
+        config.write_text(cfg(tmp_path, store))
+        out = subprocess.run([sys.executable, "-m", "statmech", "sweep", str(config)],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 3 and "being computed" in out.stderr
+    # a lock left by a dead process is taken over
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock = store.with_name(store.name + ".lock")
+    lock.write_text(f'{{"host": "{os.uname().nodename}", "pid": {dead.pid}, "since": "x"}}')
+    with store_lock(store):
+        assert lock.exists()
+    assert not lock.exists()
