@@ -30,8 +30,8 @@ def filled_store(path: Path) -> Path:
     for t in range(4):
         for r in range(4):
             point = {"L": 4, "T": float(sw.axes["T"][t]), "B": 0.0}
-            w.write(((0, t), r), sw.model.run(point, sw.settings, np.random.SeedSequence(t * 4 + r)),
-                    elapsed=0.0)
+            values = sw.model.run(point, sw.settings, np.random.SeedSequence(t * 4 + r))
+            w.write(((0, t), r), values, elapsed=0.0)
     return path
 
 
