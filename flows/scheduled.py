@@ -2,9 +2,9 @@
 
 ``statmech deploy CONFIG --cron "0 3 * * *"`` serves :func:`scheduled_sweep` as a Prefect
 deployment (``flow.serve``: in the foreground, or in the docker-compose ``runner`` service).
-Every run writes ``<root>/<UTC time>.zarr``, then compares it with the newest earlier complete
+Every run writes ``<root>/<UTC time>-<run id>.zarr``, then compares it with the newest earlier complete
 run in ``<root>`` (:mod:`statmech.drift`) and keeps the report beside the store as
-``<UTC time>.drift.md`` and ``.drift.json``; the markdown is also published as a Prefect
+``<run>.drift.md`` and ``<run>.drift.json``; the markdown is also published as a Prefect
 artifact (key ``drift-<sweep name>``). An unchanged rerun must report "identical".
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
 
 from statmech.config import load_config
 from statmech.drift import compare
@@ -48,7 +49,9 @@ def scheduled_sweep(config: str, root: str | None = None, address: str | None = 
     sweep = load_config(config)
     folder = Path(root) if root else default_root(sweep.store)
     folder.mkdir(parents=True, exist_ok=True)
-    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    # time first (runs sort chronologically), then the flow run id (two runs in one second)
+    run_id = str(flow_run.id or "local")[:8]
+    name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{run_id}"
     store = folder / f"{name}.zarr"
     summary = run_sweep(sweep.with_overrides(store=str(store)), workers=workers,
                         address=address)

@@ -205,9 +205,9 @@ def deploy(
               "workers": workers}
     console.print(f"Serving [bold]{name or sw.name}[/]: runs into {folder} "
                   f"({'cron ' + cron if cron else f'every {interval:g} s'}); Ctrl-C stops.")
-    _graceful_sigterm()
+    # one run at a time: a late run waits instead of piling up on the cluster
     scheduled_sweep.serve(name=name or sw.name, cron=cron, interval=interval,
-                          parameters=params, pause_on_shutdown=False)
+                          parameters=params, pause_on_shutdown=False, limit=1)
 
 
 @app.command()

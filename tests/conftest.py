@@ -21,6 +21,7 @@ os.environ.pop("PREFECT_API_URL", None)
 os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
 os.environ["DASK_LOGGING__DISTRIBUTED"] = "warning"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_LOGGING_TO_API_ENABLED"] = "false"  # no log flush to a stopped server at exit
 
 
 @pytest.fixture(scope="session")

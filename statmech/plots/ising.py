@@ -127,3 +127,59 @@ def figures(ds: xr.Dataset) -> dict[str, Figure]:
         stem = "observables" + "".join(f"_{k}{v:g}" for k, v in sel.items())
         out[stem] = ising_figure(ds, sel)
     return out
+
+
+def fss_figure(ds: xr.Dataset, summary: dict | None = None,
+               selection: dict | None = None) -> Figure:
+    """Finite-size scaling: U4 near its crossings, chi and C peak positions and heights vs L."""
+    from statmech.analysis import ising as an
+
+    s = summary if summary is not None else an.summary(ds, selection)
+    sd = an.size_dim(ds)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3), constrained_layout=True)
+    c = an.curves(ds, "U4", selection)
+    for n in c[sd].values:
+        sub = c.sel({sd: n})
+        axes[0].errorbar(sub["T"], sub["mean"], sub["err"], fmt="o-", ms=3, label=f"{sd}={n}")
+    if "binder_crossings" in s:
+        cr = s["binder_crossings"]
+        for tc, err in zip(cr["Tc"].values, cr["Tc_err"].values, strict=True):
+            axes[0].axvspan(tc - err, tc + err, color="C3", alpha=0.25)
+    axes[0].axvline(exact.TC_2D, color="k", ls=":", lw=1)
+    tc_b = s.get("Tc_binder")
+    if tc_b is not None:
+        axes[0].set_xlim(tc_b.value - 0.15, tc_b.value + 0.15)
+    axes[0].set_xlabel("T")
+    axes[0].set_ylabel("U4 (red bands: crossings ± error)")
+    axes[0].legend(fontsize=8)
+    for name, marker, color in (("chi", "o", "C0"), ("C", "s", "C1")):
+        pk = s[f"{name}_peaks"]
+        L = pk[sd].values.astype(float)
+        axes[1].errorbar(1 / L, pk["T_peak"], pk["T_peak_err"], fmt=marker, color=color,
+                         label=f"{name} peak")
+        fit = s.get(f"{name}_Tc_fit")
+        if fit is not None:
+            x = np.linspace(0, 1 / L.min(), 50)
+            nu = fit.values[fit.names.index("nu")] if "nu" in fit.names else 1.0
+            with np.errstate(divide="ignore"):
+                axes[1].plot(x, fit.values[0] + fit.values[1] * np.where(x > 0, x, np.nan)
+                             ** (1 / nu), lw=1, color=color)
+        axes[2].errorbar(L, pk["height"], pk["height_err"], fmt=marker, color=color,
+                         label=f"{name} max")
+    axes[1].axhline(exact.TC_2D, color="k", ls=":", lw=1)
+    axes[1].set_xlim(left=0)
+    axes[1].set_xlabel(f"1/{sd}")
+    axes[1].set_ylabel("peak temperature")
+    axes[1].legend(fontsize=8)
+    g = s.get("gamma_over_nu")
+    if g is not None:
+        L = s["chi_peaks"][sd].values.astype(float)
+        axes[2].plot(L, g.values[0] * L ** g.values[1], lw=1, color="C0",
+                     label=f"L^{g.values[1]:.3f} (exact 7/4)")
+    axes[2].set_xscale("log")
+    axes[2].set_yscale("log")
+    axes[2].set_xlabel(sd)
+    axes[2].set_ylabel("peak height")
+    axes[2].legend(fontsize=8)
+    fig.suptitle("Finite-size scaling (dotted: Onsager Tc)")
+    return fig
