@@ -2,8 +2,8 @@
 
 ``statmech deploy CONFIG --cron "0 3 * * *"`` serves :func:`scheduled_sweep` as a Prefect
 deployment (``flow.serve``: in the foreground, or in the docker-compose ``runner`` service).
-Every run writes ``<root>/<UTC time>-<run id>.zarr``, then compares it with the newest earlier complete
-run in ``<root>`` (:mod:`statmech.drift`) and keeps the report beside the store as
+Every run writes ``<root>/<UTC time>-<run id>.zarr``, then compares it with the newest earlier
+complete run in ``<root>`` (:mod:`statmech.drift`) and keeps the report beside the store as
 ``<run>.drift.md`` and ``<run>.drift.json``; the markdown is also published as a Prefect
 artifact (key ``drift-<sweep name>``). An unchanged rerun must report "identical".
 """

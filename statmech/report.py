@@ -1,5 +1,6 @@
-"""A static HTML report of a store: figures, estimates with errors, exact-theory comparisons,
-provenance, run time and cost per point. Self-contained in one folder, opens offline.
+"""A static HTML report of a store, self-contained in one folder (opens offline).
+
+Figures, estimates with errors, exact-theory comparisons, provenance, run time and cost per point.
 
 Each model contributes estimate rows through :data:`ESTIMATES` (model name -> function of the
 dataset returning :class:`Row` objects); the figures come from :mod:`statmech.plots`. Every

@@ -1,5 +1,4 @@
-"""Ising estimates with errors: Binder crossings, susceptibility and specific-heat peaks, and
-finite-size scaling fits.
+"""Ising estimates with errors: Binder crossings, chi and C peaks, finite-size scaling fits.
 
 Errors come from a parametric bootstrap: every (size, temperature) point is an independent
 simulation whose replica mean carries a standard error (:func:`replica_mean`); each bootstrap
@@ -14,6 +13,7 @@ gamma/nu = 7/4, and the specific-heat peak grows like ln L (alpha = 0).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,8 +33,9 @@ def size_dim(ds: xr.Dataset) -> str:
 
 
 def curves(ds: xr.Dataset, name: str, selection: dict | None = None) -> xr.Dataset:
-    """Replica mean and error of ``name`` on the (size, T) grid, T sorted, points not done
-    dropped. Every axis other than size and T must be fixed by ``selection``.
+    """Replica mean and error of ``name`` on the (size, T) grid, T sorted.
+
+    Every axis other than size and T must be fixed by ``selection``.
     """
     ds = sorted_by_axes(ds)
     if selection:
@@ -101,7 +102,7 @@ def binder_crossings(ds: xr.Dataset, selection: dict | None = None) -> xr.Datase
     sizes = c[sd].values
     T = c["T"].values
     rows = []
-    for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+    for a, b in itertools.pairwise(sizes):
         m = np.stack([c["mean"].sel({sd: a}).values, c["mean"].sel({sd: b}).values])
         e = np.stack([c["err"].sel({sd: a}).values, c["err"].sel({sd: b}).values])
         guess = _crossing(T, m[0], m[1], None)
@@ -195,8 +196,10 @@ def _fit(f: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray, err: np.nda
 
 def fit_tc_shift(L: np.ndarray, T_peak: np.ndarray, err: np.ndarray,
                  nu: float | None = None) -> Fit:
-    """Fit ``T(L) = Tc + a L^(-1/nu)``; ``nu`` is fitted when given as None and >= 4 sizes,
-    else held at the given value (the exact 1 of the 2D Ising class by default).
+    """Fit ``T(L) = Tc + a L^(-1/nu)``.
+
+    ``nu`` is fitted when given as None and there are >= 4 sizes, else held at the given value
+    (the exact 1 of the 2D Ising class by default).
     """
     L = np.asarray(L, dtype=float)
     if nu is None and L.size >= 4:
