@@ -6,6 +6,8 @@
 ``statmech plot STORE``     standard figures with exact results overlaid
 ``statmech deploy CONFIG``  serve scheduled reruns with drift reports (Prefect deployment)
 ``statmech drift OLD NEW``  compare two runs of a sweep point by point
+``statmech report STORE``   static HTML report with estimates, figures and provenance
+``statmech refine STORE``   add points where an estimate is least certain, compute only those
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ def sweep(
     )
     task_id = progress.add_task("units", total=None)
     lock = threading.Lock()
-    store_path = sw.store
+    store_path = str(Path(sw.store).resolve())  # run_sweep sends absolute paths
 
     def on_event(event: Any) -> None:
         _, msg = event
@@ -305,6 +307,54 @@ def plot(
         err_console.print(f"[red]{store} is not a statmech store[/]")
         raise typer.Exit(2)
     _plot(store, out or store.with_suffix(".plots"))
+
+
+@app.command()
+def report(
+    store: Annotated[Path, typer.Argument(help="a statmech zarr store")],
+    out: Annotated[Path | None, typer.Option(help="output folder (default: STORE.report)")] = None,
+) -> None:
+    """Write a static HTML report: figures, estimates with errors, exact comparisons, provenance."""
+    if not (store / "zarr.json").exists():
+        err_console.print(f"[red]{store} is not a statmech store[/]")
+        raise typer.Exit(2)
+    from statmech.report import write_report
+
+    console.print(f"wrote {write_report(store, out)}")
+
+
+@app.command()
+def refine(
+    store: Annotated[Path, typer.Argument(help="a statmech zarr store")],
+    near: Annotated[str, typer.Option(help="binder-crossing | chi-peak | capacity")] = "binder-crossing",
+    points: Annotated[int, typer.Option(help="axis values to add")] = 4,
+    workers: Annotated[int | None, typer.Option(help="local Dask worker processes")] = None,
+    address: Annotated[str | None, typer.Option(help="scheduler of an existing cluster")] = None,
+) -> None:
+    """Add axis values where an estimate is least certain and compute only those points."""
+    import xarray as xr
+
+    from statmech.refine import refined_sweep
+
+    if not (store / "zarr.json").exists():
+        err_console.print(f"[red]{store} is not a statmech store[/]")
+        raise typer.Exit(2)
+    try:
+        sw, added = refined_sweep(xr.open_zarr(store), str(store), near, points)
+    except ValueError as exc:
+        err_console.print(f"[red]cannot refine:[/] {exc}")
+        raise typer.Exit(2) from None
+    if not added:
+        console.print("Nothing to add: the proposed values are already in the store.")
+        return
+    console.print(f"Adding {len(added)} values near {near}: {added}")
+    _graceful_sigterm()
+    from flows.sweep import run_sweep
+
+    summary = run_sweep(sw, workers=workers, address=address, extend=True)
+    _print_summary(summary, summary["wall_seconds"])
+    if summary["missing"]:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover

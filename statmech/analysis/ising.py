@@ -8,7 +8,8 @@ draws; the estimate is the one of the unperturbed data. Fixed seed: the numbers 
 reproducible.
 
 Exact values for comparison (2D square lattice): Tc = 2/ln(1+sqrt 2) = 2.269185, nu = 1,
-gamma/nu = 7/4, and the specific-heat peak grows like ln L (alpha = 0).
+gamma/nu = 7/4, and the specific-heat peak grows like (2/pi) ln^2(1 + sqrt 2) ln L
+(alpha = 0, Ferdinand and Fisher 1969).
 """
 
 from __future__ import annotations
@@ -284,6 +285,7 @@ def report(ds: xr.Dataset):  # type: ignore[no-untyped-def]
     if "C_log_fit" in s:
         c = s["C_log_fit"]
         rows.append(Row("C_log_slope", "b in C_max = a + b ln L", c["b"].value, c["b"].error,
-                        8 / (np.pi * np.log(1 + np.sqrt(2)) ** 2), "exact 8/(pi ln^2(1+sqrt 2))",
+                        2 / np.pi * np.log(1 + np.sqrt(2)) ** 2,
+                        "exact (2/pi) ln^2(1+sqrt 2) (Ferdinand-Fisher)",
                         f"chi2/dof = {c.chi2:.1f}/{c.dof}"))
     return rows, {"finite_size_scaling": fss_figure(ds, s, sel or None)}
