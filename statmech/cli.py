@@ -326,7 +326,9 @@ def report(
 @app.command()
 def refine(
     store: Annotated[Path, typer.Argument(help="a statmech zarr store")],
-    near: Annotated[str, typer.Option(help="binder-crossing | chi-peak | capacity")] = "binder-crossing",
+    near: Annotated[
+        str, typer.Option(help="binder-crossing | chi-peak | capacity")
+    ] = "binder-crossing",
     points: Annotated[int, typer.Option(help="axis values to add")] = 4,
     workers: Annotated[int | None, typer.Option(help="local Dask worker processes")] = None,
     address: Annotated[str | None, typer.Option(help="scheduler of an existing cluster")] = None,
