@@ -46,9 +46,22 @@ def prefect_api() -> Iterator[str]:
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             yield server.api_url
+            _drain_prefect_workers()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
+
+
+def _drain_prefect_workers() -> None:
+    """Send Prefect's queued events and logs before the temporary server goes away."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (EventsWorker, APILogWorker):
+        try:
+            worker.drain_all(timeout=5, at_exit=False)
+        except Exception:  # draining is best effort
+            pass
 
 
 def jobqueue_cluster(cfg: JobqueueConfig):  # type: ignore[no-untyped-def]
