@@ -43,8 +43,10 @@ class IsingSettings(BaseModel):
     thermalization: int = Field(1000, ge=0, description="sweeps discarded before measuring")
     sweeps: int = Field(10000, ge=1, description="sweeps in the measurement phase")
     every: int = Field(1, ge=1, description="sweeps between two measurements")
-    start: Literal["hot", "cold"] = Field(
-        "hot", description="initial state: random (hot) or all spins up (cold)"
+    start: Literal["hot", "cold", "aligned"] = Field(
+        "hot",
+        description="initial state: random (hot), all spins up (cold), or all along the field "
+        "(aligned: the stable branch for B != 0, all up at B = 0)",
     )
 
     @model_validator(mode="after")
@@ -175,9 +177,12 @@ class _Ising(Model):
         point.update({self.size_name: 4, "T": 2.0})
         self.run(point, tiny, np.random.SeedSequence(0))
 
-    def _initial(self, n: int, settings: IsingSettings, ss: np.random.SeedSequence) -> np.ndarray:
+    def _initial(self, n: int, settings: IsingSettings, ss: np.random.SeedSequence,
+                 B: float = 0.0) -> np.ndarray:
         if settings.start == "cold":
             return np.ones(n, dtype=np.int8)
+        if settings.start == "aligned":
+            return np.full(n, -1 if B < 0 else 1, dtype=np.int8)
         rng = np.random.default_rng(ss)
         return (rng.integers(0, 2, size=n, dtype=np.int8) * 2 - 1).astype(np.int8)
 
@@ -210,7 +215,7 @@ class Ising2D(_Ising):
         assert isinstance(settings, IsingSettings)
         L, T, B = int(point["L"]), float(point["T"]), float(point["B"])
         init_ss, kernel_ss = seed.spawn(2)
-        spins = self._initial(L * L, settings, init_ss).reshape(L, L)
+        spins = self._initial(L * L, settings, init_ss, B).reshape(L, L)
         a, b = split_2d(spins)
         thr = flip_thresholds(T, B, 4, settings.algorithm)
         key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
@@ -246,7 +251,7 @@ class Ising1D(_Ising):
         assert isinstance(settings, IsingSettings)
         N, T, B = int(point["N"]), float(point["T"]), float(point["B"])
         init_ss, kernel_ss = seed.spawn(2)
-        spins = self._initial(N, settings, init_ss)
+        spins = self._initial(N, settings, init_ss, B)
         thr = flip_thresholds(T, B, 2, settings.algorithm)
         key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
         n_meas = settings.n_measurements

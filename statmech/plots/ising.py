@@ -122,6 +122,11 @@ def figures(ds: xr.Dataset) -> dict[str, Figure]:
         raise ValueError("Ising plots need T on an axis")
     others = _other_axes(ds, ("T", size))
     out: dict[str, Figure] = {}
+    if model == "ising2d" and "B" in ds.dims and ds.sizes["B"] >= 3 and others == ["B"]:
+        out["phase_diagram_T_B"] = field_phase_diagram(ds)
+        if ds.sizes["B"] > 4:  # one observables figure per field would be too many
+            keep = ds["B"].values[np.argsort(np.abs(ds["B"].values))[:3]]
+            ds = ds.sel(B=sorted(keep))
     for combo in itertools.product(*(ds[o].values.tolist() for o in others)):
         sel = dict(zip(others, combo, strict=True))
         stem = "observables" + "".join(f"_{k}{v:g}" for k, v in sel.items())
@@ -182,4 +187,42 @@ def fss_figure(ds: xr.Dataset, summary: dict | None = None,
     axes[2].set_ylabel("peak height")
     axes[2].legend(fontsize=8)
     fig.suptitle("Finite-size scaling (dotted: Onsager Tc)")
+    return fig
+
+
+def field_phase_diagram(ds: xr.Dataset, size: int | None = None) -> Figure:
+    """The (T, B) phase diagram of the 2D model: a map of <m> for one lattice size.
+
+    The first-order line (B = 0, T < Tc, where m jumps between +M0 and -M0) and the critical
+    point (Tc, 0) are drawn on top; the right panel shows m(B) across the line at a few T.
+    """
+    ds = sorted_by_axes(ds)
+    L = int(size if size is not None else ds["L"].values.max()) if "L" in ds.dims else None
+    sub = ds.sel(L=L) if L is not None else ds
+    mean, _ = replica_mean(sub, "m")
+    mean = mean.transpose("B", "T")
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 5), constrained_layout=True,
+                                  gridspec_kw={"width_ratios": [1.3, 1]})
+    mesh = ax.pcolormesh(mean["T"], mean["B"], mean, cmap="RdBu_r", vmin=-1, vmax=1,
+                         shading="nearest")
+    fig.colorbar(mesh, ax=ax, label=r"$\langle m\rangle$")
+    tmin = float(mean["T"].min())
+    ax.plot([tmin, exact.TC_2D], [0, 0], color="k", lw=3, label="first-order line (B = 0)")
+    ax.plot([exact.TC_2D], [0], "o", color="gold", mec="k", ms=10, label="critical point")
+    ax.set_xlabel("T  [J/k_B]")
+    ax.set_ylabel("B  [J]")
+    ax.set_title(f"2D Ising phase diagram, L = {L}")
+    ax.legend(loc="upper right", fontsize=8)
+    temps = mean["T"].values
+    for t in temps[np.linspace(0, temps.size - 1, min(5, temps.size)).astype(int)]:
+        m, e = replica_mean(sub.sel(T=t), "m")
+        ax2.errorbar(m["B"], m, e, fmt="o-", ms=3, label=f"T = {t:g}")
+    B = mean["B"].values
+    for t in (temps[temps < exact.TC_2D][:1]):
+        m0 = float(exact.onsager_magnetization(t))
+        ax2.plot([B.min(), 0, 0, B.max()], [-m0, -m0, m0, m0], "k:", lw=1,
+                 label=f"±M0(T = {t:g}) Onsager")
+    ax2.set_xlabel("B  [J]")
+    ax2.set_ylabel(r"$\langle m\rangle$")
+    ax2.legend(fontsize=8)
     return fig
