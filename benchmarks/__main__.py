@@ -16,6 +16,7 @@ SUITES = {
     "ising": "benchmarks.ising",
     "flow": "benchmarks.flow",
     "refine": "benchmarks.refine",
+    "dynamics": "benchmarks.dynamics",
 }
 
 

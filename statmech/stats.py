@@ -76,15 +76,21 @@ def tau_int(x: np.ndarray, c: float = 6.0) -> float:
 
     Returns 0.5 for a constant series (no fluctuations: nothing is correlated).
     """
+    return tau_int_error(x, c)[0]
+
+
+def tau_int_error(x: np.ndarray, c: float = 6.0) -> tuple[float, float]:
+    """:func:`tau_int` and its statistical error ``tau sqrt(2 (2W + 1) / n)`` (Madras-Sokal)."""
     x = np.asarray(x, dtype=np.float64)
     if x.size < 4 or np.all(x == x[0]):
-        return 0.5
+        return 0.5, 0.0
     rho = autocorrelation(x)
     taus = 0.5 + np.cumsum(rho[1:])
     windows = np.arange(1, x.size)
     ok = windows >= c * taus
     w = int(np.argmax(ok)) if ok.any() else x.size - 2
-    return float(max(taus[w], 0.5))
+    tau = float(max(taus[w], 0.5))
+    return tau, tau * float(np.sqrt(2 * (2 * (w + 1) + 1) / x.size))
 
 
 def block_means(x: np.ndarray, n_blocks: int = N_BLOCKS) -> np.ndarray:

@@ -152,3 +152,42 @@ def test_cold_start_low_temperature_stays_ordered() -> None:
     res = Ising2D().run({"L": 16, "T": 0.5, "B": 0.0}, settings, np.random.SeedSequence(0))
     assert float(res["m"]) > 0.999
     assert float(res["e"]) == pytest.approx(-2.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("T", [1.8, ex.TC_2D, 3.2])
+def test_wolff_l4_against_exact_enumeration(T: float) -> None:
+    settings = IsingSettings(algorithm="wolff", thermalization=1000, sweeps=200_000)
+    point = {"L": 4, "T": T, "B": 0.0}
+    res = Ising2D().run(point, settings, unit_seed(13, "ising2d", point, 0))
+    exact = ex.moments(ex.dos_2d(4), T, 0.0)
+    assert_within(res, exact, ("e", "abs_m", "m2", "C", "m4", "chi", "U4"))
+    assert_within(res, {"m2_cluster": exact["m2"]}, ("m2_cluster",))
+    if T > 2.0:  # at and above Tc the improved estimator is the more precise one
+        assert float(res["m2_cluster_err"]) < float(res["m2_err"])
+
+
+def test_wolff_l32_at_tc_against_kaufman() -> None:
+    settings = IsingSettings(algorithm="wolff", thermalization=500, sweeps=40_000)
+    point = {"L": 32, "T": ex.TC_2D, "B": 0.0}
+    res = Ising2D().run(point, settings, unit_seed(14, "ising2d", point, 0))
+    e, c = ex.kaufman_energy_heat(32, ex.TC_2D)
+    assert_within(res, {"e": e, "C": c}, ("e", "C"))
+    assert float(res["tau_abs_m"]) < 5  # no critical slowing down to speak of
+
+
+def test_wolff_is_refused_in_a_field_and_on_the_chain() -> None:
+    from statmech.config import ConfigError, parse_config
+
+    base = """
+model: {model}
+axes: {{{size}: [8], T: [2.0]}}
+fixed: {{B: {B}}}
+settings: {{algorithm: wolff, thermalization: 100, sweeps: 1000}}
+seed: 1
+store: x.zarr
+"""
+    with pytest.raises(ConfigError, match="B = 0 only"):
+        parse_config(base.format(model="ising2d", size="L", B=0.1))
+    with pytest.raises(ConfigError, match="ising2d only"):
+        parse_config(base.format(model="ising1d", size="N", B=0.0))
+    parse_config(base.format(model="ising2d", size="L", B=0.0))

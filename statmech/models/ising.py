@@ -14,6 +14,7 @@ lattice, N trials at random sites on the chain.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -21,7 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from statmech.models.base import Model, Parameter, Point, Scalar, Variable
 from statmech.models.ising_kernels import flip_thresholds, simulate_1d, simulate_2d, split_2d
+from statmech.models.wolff_kernels import simulate_wolff
+from statmech.rng import threshold31
 from statmech.stats import N_BLOCKS, binning, jackknife, tau_int
+from statmech.theory.ising import TC_2D
 
 CONVENTIONS = (
     "J = 1, k_B = 1; H = -sum_<ij> s_i s_j - B sum_i s_i (B > 0 favours s = +1); periodic "
@@ -37,8 +41,11 @@ class IsingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    algorithm: Literal["metropolis", "heatbath"] = Field(
-        "metropolis", description="single-spin update: Metropolis or heat bath (Glauber)"
+    algorithm: Literal["metropolis", "heatbath", "wolff", "auto"] = Field(
+        "metropolis",
+        description="single-spin Metropolis or heat bath (Glauber) updates, Wolff cluster "
+        "updates (2D, B = 0 only), or auto: Wolff where it is cheaper per independent sample "
+        "(2D, B = 0, T < 1.2 Tc; see docs/benchmarks.md), Metropolis elsewhere",
     )
     thermalization: int = Field(1000, ge=0, description="sweeps discarded before measuring")
     sweeps: int = Field(10000, ge=1, description="sweeps in the measurement phase")
@@ -57,6 +64,13 @@ class IsingSettings(BaseModel):
                 f"sweeps / every = {n} measurements; at least {2 * N_BLOCKS} are needed "
                 f"for the {N_BLOCKS}-block error analysis"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _wolff_thermalizes(self) -> IsingSettings:
+        if self.algorithm in ("wolff", "auto") and self.thermalization < 10:
+            raise ValueError("wolff needs thermalization >= 10 sweeps (the mean cluster size "
+                             "measured there fixes the clusters per sweep)")
         return self
 
     @property
@@ -113,6 +127,15 @@ def _variables() -> tuple[Variable, ...]:
 
 
 VARIABLES = _variables()
+#: algorithm auto uses Wolff at B = 0 for T < AUTO_WOLFF_BELOW * Tc (docs/benchmarks.md)
+AUTO_WOLFF_BELOW = 1.2
+WOLFF_VARIABLES = (
+    Variable("m2_cluster", "improved (cluster-size) estimator of <m^2>: <|C|>/N", "1"),
+    Variable("m2_cluster_err", "standard error of m2_cluster", "1"),
+    Variable("cluster_fraction", "mean Wolff cluster size / N", "1"),
+    Variable("clusters_per_sweep", "Wolff clusters per sweep (fixed after thermalization)",
+             "1"),
+)
 
 
 def observables(
@@ -146,8 +169,10 @@ class _Ising(Model):
     ns_per_flip: ClassVar[float]
 
     def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
-        """Per-replica observables (see the module docstring)."""
-        return VARIABLES
+        """Per-replica observables (see the module docstring); Wolff adds cluster estimators."""
+        assert isinstance(settings, IsingSettings)
+        wolff = settings.algorithm in ("wolff", "auto")
+        return VARIABLES + (WOLFF_VARIABLES if wolff else ())
 
     def cost(self, point: Point, settings: BaseModel) -> float:
         """Seconds: sweeps x (spins x time per flip + rows x time per row) + analysis.
@@ -157,7 +182,10 @@ class _Ising(Model):
         assert isinstance(settings, IsingSettings)
         n = self.n_spins(point)
         sweeps = settings.thermalization + settings.sweeps
-        per_sweep = n * self.ns_per_flip + self.rows(point) * 80.0
+        T, B = float(point.get("T", 1.0)), float(point.get("B", 0.0))
+        wolff = isinstance(self, Ising2D) and self.algorithm_at(T, B, settings) == "wolff"
+        ns = 25.0 if wolff else self.ns_per_flip
+        per_sweep = n * ns + self.rows(point) * 80.0
         return sweeps * per_sweep * 1e-9 + 5e-7 * settings.n_measurements + 5e-3
 
     def rows(self, point: Point) -> int:
@@ -216,15 +244,51 @@ class Ising2D(_Ising):
         L, T, B = int(point["L"]), float(point["T"]), float(point["B"])
         init_ss, kernel_ss = seed.spawn(2)
         spins = self._initial(L * L, settings, init_ss, B).reshape(L, L)
+        algorithm = self.algorithm_at(T, B, settings)
+        if algorithm == "wolff":
+            return self._run_wolff(spins, T, settings, kernel_ss)
         a, b = split_2d(spins)
-        thr = flip_thresholds(T, B, 4, settings.algorithm)
+        thr = flip_thresholds(T, B, 4, algorithm)
         key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
         n_meas = settings.n_measurements
         bonds, mags, acc = simulate_2d(
             a, b, thr, key, settings.thermalization, n_meas, settings.every
         )
         attempts = n_meas * settings.every * L * L
-        return observables(bonds, mags, L * L, T, B, int(acc), attempts, settings.every)
+        out = observables(bonds, mags, L * L, T, B, int(acc), attempts, settings.every)
+        if settings.algorithm == "auto":
+            out.update({v.name: np.asarray(np.nan) for v in WOLFF_VARIABLES})
+        return out
+
+    @staticmethod
+    def algorithm_at(T: float, B: float, settings: IsingSettings) -> str:
+        """The update used at (T, B): ``auto`` takes Wolff at B = 0 below 1.2 Tc."""
+        if settings.algorithm != "auto":
+            return settings.algorithm
+        return "wolff" if B == 0 and T < AUTO_WOLFF_BELOW * TC_2D else "metropolis"
+
+    def _run_wolff(self, spins: np.ndarray, T: float, settings: IsingSettings,
+                   kernel_ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
+        L = spins.shape[0]
+        n = L * L
+        thr = threshold31(-np.expm1(-2.0 / T))  # bond probability 1 - exp(-2/T)
+        key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
+        bonds, mags, m2c, clusters, k = simulate_wolff(
+            spins, thr, key, settings.thermalization, settings.n_measurements, settings.every)
+        out = observables(bonds, mags, n, T, 0.0, 0, 1, settings.every)
+        out["acceptance"] = np.asarray(np.nan)
+        b = binning(m2c)
+        out["m2_cluster"], out["m2_cluster_err"] = np.asarray(b.mean), np.asarray(b.error)
+        out["cluster_fraction"] = np.asarray(b.mean)  # <|C|>/N: the same number, by construction
+        out["clusters_per_sweep"] = np.asarray(float(k))
+        return out
+
+    def check_point(self, point: Point, settings: BaseModel) -> str | None:
+        """Wolff updates need B = 0."""
+        assert isinstance(settings, IsingSettings)
+        if settings.algorithm == "wolff" and float(point.get("B", 0.0)) != 0.0:
+            return "algorithm wolff works at B = 0 only (use metropolis or heatbath in a field)"
+        return None
 
 
 class Ising1D(_Ising):
@@ -243,6 +307,14 @@ class Ising1D(_Ising):
     def n_spins(self, point: Point) -> int:
         """N."""
         return int(point["N"])
+
+    def check_settings(self, settings: BaseModel, axes: Mapping[str, np.ndarray]) -> list[str]:
+        """The chain has local updates only."""
+        assert isinstance(settings, IsingSettings)
+        if settings.algorithm in ("wolff", "auto"):
+            return [f"algorithm {settings.algorithm} (Wolff) is implemented for ising2d only; "
+                    "use metropolis or heatbath for the chain"]
+        return []
 
     def run(
         self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
