@@ -1,5 +1,6 @@
-"""Critical slowing down at Tc: Metropolis vs Wolff autocorrelation times and the cost per
-independent sample, for L = 16 ... 128 (2D Ising, B = 0, T = Tc, one thread).
+"""Critical slowing down at Tc: Metropolis vs Wolff, L = 16 ... 128 (2D Ising, one thread).
+
+Autocorrelation times and the cost per independent sample at B = 0, T = Tc.
 
 tau_int of |m| and e in sweeps (a Wolff sweep is the fixed number of clusters that flips about
 N spins), the dynamic exponent z from a fit tau ~ L^z, and the cost of one independent sample,

@@ -273,7 +273,7 @@ class Ising2D(_Ising):
         n = L * L
         thr = threshold31(-np.expm1(-2.0 / T))  # bond probability 1 - exp(-2/T)
         key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
-        bonds, mags, m2c, clusters, k = simulate_wolff(
+        bonds, mags, m2c, _clusters, k = simulate_wolff(
             spins, thr, key, settings.thermalization, settings.n_measurements, settings.every)
         out = observables(bonds, mags, n, T, 0.0, 0, 1, settings.every)
         out["acceptance"] = np.asarray(np.nan)
