@@ -191,3 +191,64 @@ store: x.zarr
     with pytest.raises(ConfigError, match="ising2d only"):
         parse_config(base.format(model="ising1d", size="N", B=0.0))
     parse_config(base.format(model="ising2d", size="L", B=0.0))
+
+
+@pytest.mark.parametrize("T", [2.0, 3.0])
+def test_multispin_kernel_against_kaufman(T: float) -> None:
+    settings = IsingSettings(algorithm="metropolis-msc", thermalization=2000, sweeps=20_000)
+    point = {"L": 128, "T": T, "B": 0.0}
+    res = Ising2D().run(point, settings, unit_seed(21, "ising2d", point, 0))
+    e, c = ex.kaufman_energy_heat(128, T)
+    assert_within(res, {"e": e, "C": c}, ("e", "C"))
+
+
+def test_multispin_kernel_matches_the_scalar_kernel_statistically() -> None:
+    point = {"L": 128, "T": 2.35, "B": 0.0}
+    results = {}
+    for algorithm in ("metropolis", "metropolis-msc"):
+        settings = IsingSettings(algorithm=algorithm, thermalization=5000, sweeps=40_000)
+        results[algorithm] = Ising2D().run(point, settings, unit_seed(22, "ising2d", point, 0))
+    a, b = results["metropolis"], results["metropolis-msc"]
+    for name in ("e", "abs_m", "m2", "U4", "acceptance"):
+        if name == "acceptance":  # same Metropolis rule: the same acceptance rate
+            assert abs(float(a[name]) - float(b[name])) < 2e-3
+            continue
+        err = np.hypot(float(a[f"{name}_err"]), float(b[f"{name}_err"]))
+        assert abs(float(a[name]) - float(b[name])) < Z_MAX * err, name
+
+
+def test_multispin_acceptance_bits_have_the_right_probability() -> None:
+    """From the ordered lattice (every spin in class n = 0, flipping with p8 = exp(-8/T)):
+    nothing flips at T = 0.05 (p8 = e^-160); at T = 1 flips appear at a small rate."""
+    from statmech.models.msc_kernels import pack, probability_masks, simulate_msc, unpack
+
+    L = 128
+    for T, expected in ((1.0, None), (0.05, 0.0)):
+        a8, b8 = split_2d(np.ones((L, L), dtype=np.int8))
+        a, b = pack(a8), pack(b8)
+        _, mags, acc = simulate_msc(a, b, probability_masks(np.exp(-4 / T)),
+                                    probability_masks(np.exp(-8 / T)), np.uint64(5), 0, 200, 1)
+        rate = acc / (200 * L * L)
+        if expected is not None:  # ordered lattice, p8 = e^-160: nothing ever flips
+            assert rate == expected and mags[-1] == L * L
+        else:  # from the ordered state at T = 1 flips happen at rate ~ p8 = e^-8 first
+            assert 0 < rate < 0.01
+        assert np.array_equal(unpack(pack(unpack(a))), unpack(a))
+
+
+def test_multispin_is_refused_where_it_does_not_apply() -> None:
+    from statmech.config import ConfigError, parse_config
+
+    base = """
+model: ising2d
+axes: {{L: [{L}], T: [2.0]}}
+fixed: {{B: {B}}}
+settings: {{algorithm: metropolis-msc, sweeps: 1000}}
+seed: 1
+store: x.zarr
+"""
+    with pytest.raises(ConfigError, match="multiple of 128"):
+        parse_config(base.format(L=64, B=0.0))
+    with pytest.raises(ConfigError, match="B = 0 only"):
+        parse_config(base.format(L=128, B=0.2))
+    parse_config(base.format(L=256, B=0.0))

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from statmech.models.base import Model, Parameter, Point, Scalar, Variable
 from statmech.models.ising_kernels import flip_thresholds, simulate_1d, simulate_2d, split_2d
+from statmech.models.msc_kernels import pack, probability_masks, simulate_msc
 from statmech.models.wolff_kernels import simulate_wolff
 from statmech.rng import threshold31
 from statmech.stats import N_BLOCKS, binning, jackknife, tau_int
@@ -41,10 +42,11 @@ class IsingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    algorithm: Literal["metropolis", "heatbath", "wolff", "auto"] = Field(
+    algorithm: Literal["metropolis", "heatbath", "wolff", "metropolis-msc", "auto"] = Field(
         "metropolis",
-        description="single-spin Metropolis or heat bath (Glauber) updates, Wolff cluster "
-        "updates (2D, B = 0 only), or auto: Wolff where it is cheaper per independent sample "
+        description="single-spin Metropolis or heat bath (Glauber) updates; Wolff cluster "
+        "updates (2D, B = 0); multi-spin-coded Metropolis, 64 spins per word (2D, B = 0, L a "
+        "multiple of 128); or auto: Wolff where it is cheaper per independent sample "
         "(2D, B = 0, T < 1.2 Tc; see docs/benchmarks.md), Metropolis elsewhere",
     )
     thermalization: int = Field(1000, ge=0, description="sweeps discarded before measuring")
@@ -184,7 +186,8 @@ class _Ising(Model):
         sweeps = settings.thermalization + settings.sweeps
         T, B = float(point.get("T", 1.0)), float(point.get("B", 0.0))
         wolff = isinstance(self, Ising2D) and self.algorithm_at(T, B, settings) == "wolff"
-        ns = 25.0 if wolff else self.ns_per_flip
+        ns = 25.0 if wolff else (0.25 if settings.algorithm == "metropolis-msc"
+                                 else self.ns_per_flip)
         per_sweep = n * ns + self.rows(point) * 80.0
         return sweeps * per_sweep * 1e-9 + 5e-7 * settings.n_measurements + 5e-3
 
@@ -248,6 +251,8 @@ class Ising2D(_Ising):
         if algorithm == "wolff":
             return self._run_wolff(spins, T, settings, kernel_ss)
         a, b = split_2d(spins)
+        if algorithm == "metropolis-msc":
+            return self._run_msc(a, b, T, settings, kernel_ss)
         thr = flip_thresholds(T, B, 4, algorithm)
         key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
         n_meas = settings.n_measurements
@@ -283,11 +288,27 @@ class Ising2D(_Ising):
         out["clusters_per_sweep"] = np.asarray(float(k))
         return out
 
+    def _run_msc(self, a: np.ndarray, b: np.ndarray, T: float, settings: IsingSettings,
+                 kernel_ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
+        L = a.shape[0]
+        pa, pb = pack(a), pack(b)
+        key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
+        bonds, mags, acc = simulate_msc(
+            pa, pb, probability_masks(np.exp(-4.0 / T)), probability_masks(np.exp(-8.0 / T)),
+            key, settings.thermalization, settings.n_measurements, settings.every)
+        attempts = settings.n_measurements * settings.every * L * L
+        return observables(bonds, mags, L * L, T, 0.0, int(acc), attempts, settings.every)
+
     def check_point(self, point: Point, settings: BaseModel) -> str | None:
-        """Wolff updates need B = 0."""
+        """Wolff and the multi-spin-coded kernel need B = 0; the latter L % 128 == 0."""
         assert isinstance(settings, IsingSettings)
-        if settings.algorithm == "wolff" and float(point.get("B", 0.0)) != 0.0:
-            return "algorithm wolff works at B = 0 only (use metropolis or heatbath in a field)"
+        B = float(point.get("B", 0.0))
+        if settings.algorithm in ("wolff", "metropolis-msc") and B != 0.0:
+            return (f"algorithm {settings.algorithm} works at B = 0 only (use metropolis or "
+                    "heatbath in a field)")
+        if settings.algorithm == "metropolis-msc" and int(point["L"]) % 128:
+            return ("algorithm metropolis-msc packs 64 sites of a sublattice row per word: "
+                    f"L must be a multiple of 128 (got {point['L']})")
         return None
 
 
@@ -311,8 +332,8 @@ class Ising1D(_Ising):
     def check_settings(self, settings: BaseModel, axes: Mapping[str, np.ndarray]) -> list[str]:
         """The chain has local updates only."""
         assert isinstance(settings, IsingSettings)
-        if settings.algorithm in ("wolff", "auto"):
-            return [f"algorithm {settings.algorithm} (Wolff) is implemented for ising2d only; "
+        if settings.algorithm in ("wolff", "auto", "metropolis-msc"):
+            return [f"algorithm {settings.algorithm} is implemented for ising2d only; "
                     "use metropolis or heatbath for the chain"]
         return []
 
