@@ -16,10 +16,11 @@ Random acceptance bits, independent for every spin: a mask whose bits are 1 with
 ``p`` comes from comparing, bit-serially from the most significant bit, 64 uniform random
 binary fractions with the binary expansion of ``p`` -- one random 64-bit word per binary digit.
 A bit is decided at the first digit where its random fraction differs from p; bits that need no
-randomness are never in question. The first 12 digits are resolved for a whole row at once
-(branch-free, vectorised); the rare words with bits still undecided continue alone. The acceptance probability is exact to 2^-64. For
-``n = 0`` the same uniform fraction is compared with ``p8`` instead (each spin needs one
-comparison, so one random word per digit serves both classes). The words come from the
+randomness are never in question. The first 12 digits are resolved for the whole sublattice at
+once (branch-free, vectorised); the rare words with bits still undecided continue alone. The
+acceptance probability is exact to 2^-64. Spins with ``n = 1`` compare their fraction with
+``p4``, spins with ``n = 0`` with ``p8`` (each spin needs one comparison, so one random word
+per digit serves both classes). The words come from the
 counter-based generator of :mod:`statmech.rng`.
 
 Measurements use popcounts: the magnetisation ``2 (#up) - N`` and, during the colour-1
