@@ -183,9 +183,11 @@ class Hopfield(Model):
         Parameter("noise", "float", "fraction of spins flipped in the initial state", "1",
                   default=0.0, check=_check_noise),
     )
-    #: seconds per int8 x int16 multiply-add of the local fields (one core, calibrated in the
-    #: benchmark on a 2-core AMD EPYC; used for batch sizing only)
-    s_per_mac: ClassVar[float] = 5e-11
+    #: seconds per int8 x int16 multiply-add of a local field and per spin visit (shuffle,
+    #: rule, random row access); one core of a 2-core AMD EPYC (benchmarks/hopfield.py: 13 ns
+    #: per update at p = 138, 51 ns at p = 1104). Used for batch sizing only.
+    s_per_mac: ClassVar[float] = 4.5e-11
+    s_per_update: ClassVar[float] = 6e-9
 
     def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
         """Per-sample variables; all but ``p`` have the ``trial`` dimension."""
@@ -220,18 +222,19 @@ class Hopfield(Model):
         """Seconds: trials x passes x N p multiply-adds (+ pattern generation and overhead).
 
         Zero-T passes: the initial stability count, the sweeps with flips (a few below alpha_c,
-        tens above; estimated as 3 + 60 alpha) and the final check. The constant 15 ms is the
-        store write of the unit's 17 small chunks, which dominates below N ~ 2000. Only used to
-        size batches.
+        tens above, growing with N; roughly 3 + 60 alpha sqrt(N / 250)) and the final check.
+        Glauber: up to two passes per sweep (a flip also updates the overlaps, in O(p)). The
+        constant 15 ms is the store write of the unit's 17 small chunks, which dominates below
+        N ~ 2000. Only used to size batches.
         """
         assert isinstance(settings, HopfieldSettings)
         N, alpha = int(point["N"]), float(point["alpha"])
         p = max(n_patterns(N, alpha), 1)
-        if settings.dynamics == "glauber":
-            passes = settings.sweeps + 2.0 + 20e-9 / self.s_per_mac / p  # + exp per update
+        if settings.dynamics == "glauber":  # every sweep, plus exp and a flip most visits
+            passes = 2.0 * settings.sweeps + 2.0
         else:
-            passes = min(settings.max_sweeps, 3.0 + 60.0 * alpha) + 2.0
-        per_trial = passes * N * p * self.s_per_mac + 2e-5
+            passes = min(settings.max_sweeps, 3.0 + 60.0 * alpha * math.sqrt(N / 250)) + 2.0
+        per_trial = passes * N * (p * self.s_per_mac + self.s_per_update) + 2e-5
         return settings.trials * per_trial + N * p * 1e-9 + 0.015
 
     def warmup(self, settings: BaseModel) -> None:
