@@ -166,6 +166,27 @@ def test_overlaps_int16_and_int32(N: int) -> None:
     assert M.dtype == (np.int16 if N <= 32767 else np.int32)
     np.testing.assert_array_equal(M, xi.astype(np.int64).T @ s.astype(np.int64))
     assert M[0] == N
+    for dynamics in ("async", "sync"):
+        res = run_trial(xi, 1, N // 5, np.uint64(1), np.uint64(2),
+                        HopfieldSettings(trials=1, dynamics=dynamics))
+        assert res["m"] == 1.0 and res["fixed_point"] and res["flipped"] == 0.2
+
+
+@pytest.mark.filterwarnings("ignore:Consolidated metadata:UserWarning")
+def test_load_fast_path_only_for_the_whole_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import xarray as xr
+
+    from statmech.analysis.hopfield import load
+
+    ds = xr.Dataset({"m": (("alpha", "sample"), np.arange(6.0).reshape(3, 2)),
+                     "done": (("alpha", "sample"), np.ones((3, 2), bool))},
+                    coords={"alpha": [0.1, 0.2, 0.3], "sample": [0, 1]})
+    ds.chunk().to_zarr(tmp_path / "s.zarr", zarr_format=3, consolidated=True)
+    lazy = xr.open_zarr(tmp_path / "s.zarr")
+    np.testing.assert_array_equal(load(lazy)["m"].values, ds["m"].values)
+    sub = load(lazy.sel(alpha=0.2), ("m",))
+    assert sub["m"].dims == ("sample",)
+    np.testing.assert_array_equal(sub["m"].values, [2.0, 3.0])
 
 
 # ----------------------------------------------------------------------------- T = 0 dynamics

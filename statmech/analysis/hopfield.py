@@ -42,7 +42,8 @@ def load(ds: xr.Dataset, variables: tuple[str, ...] | None = None) -> xr.Dataset
 
     A store opened with ``xr.open_zarr`` is one dask task per unit and variable; for thousands
     of units reading through dask costs several times more than zarr's own concurrent reads, so
-    a dask-backed dataset that came from a zarr store is reopened without dask.
+    a dask-backed dataset that came from a zarr store (and was not subset since) is reopened
+    without dask.
     """
     names = list(ds.data_vars) if variables is None else [*variables, "done"]
     names = list(dict.fromkeys(n for n in names if n in ds.data_vars))
@@ -50,9 +51,10 @@ def load(ds: xr.Dataset, variables: tuple[str, ...] | None = None) -> xr.Dataset
     lazy = any(ds[n].chunks is not None for n in names)
     if lazy and src:
         fresh = xr.open_zarr(src, chunks=None)
-        if all(fresh.sizes.get(d) == n for d, n in ds.sizes.items()):
-            sel = {d: ds[d].values for d in ds.dims if d in ds.coords}
-            return fresh[names].sel(sel).load()
+        same = dict(fresh.sizes) == dict(ds.sizes) and all(
+            np.array_equal(fresh[d].values, ds[d].values) for d in ds.dims if d in ds.coords)
+        if same:
+            return fresh[names].load()
     return ds[names].load()
 
 
