@@ -268,9 +268,8 @@ class Hopfield(Model):
             res = run_trial(xi, t, k, init_key, dyn_key, settings, T)
             for name, value in res.items():
                 out[name][t] = value
-        out_arrays: dict[str, np.ndarray] = {k_: np.asarray(v) for k_, v in out.items()}
-        out_arrays["p"] = np.asarray(p, dtype=np.int64)
-        return out_arrays
+        out["p"] = np.asarray(p, dtype=np.int64)
+        return out
 
 
 def run_trial(
@@ -297,9 +296,9 @@ def run_trial(
             xi, s, M, settings.max_sweeps, target, _EMPTY)
         m_sum, q_sum, n_meas = int(M[target]) + m_o, _sumsq(M) + q_o, 2
     elif settings.dynamics == "async":
-        sweeps, converged, flips, m_sum, q_sum, n_meas = sequential(
+        sweeps, converged, flips, *_ = sequential(
             xi, s, M, dyn_key, 0.0, True, settings.max_sweeps, 0, target, _EMPTY, _EMPTY)
-        m_sum, q_sum, n_meas = int(M[target]), _sumsq(M), 1
+        m_sum, q_sum, n_meas = int(M[target]), _sumsq(M), 1  # frozen at the final state
     else:
         sweeps, converged, flips, m_sum, q_sum, n_meas = sequential(
             xi, s, M, dyn_key, T, False, settings.sweeps, settings.measure, target, _EMPTY,

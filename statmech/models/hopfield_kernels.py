@@ -45,9 +45,6 @@ from statmech.rng import GAMMA, JIT, mix64, uniform
 #: largest N for which the overlaps are stored as int16 (|M^mu| <= N)
 INT16_MAX_N = 32767
 
-#: sweep-trace value of a sweep that was not run
-NO_TRACE = np.iinfo(np.int64).min
-
 
 def overlap_dtype(n: int) -> type[np.signedinteger]:
     """``int16`` overlaps up to N = 32767 (twice the SIMD width of ``int32``), else ``int32``."""
@@ -118,12 +115,6 @@ def _add_row(M, row, d):
     """``M += d * row`` (the overlap update after a flip; ``d = 2 s_new``)."""
     for k in range(row.shape[0]):
         M[k] = M[k] + d * row[k]
-
-
-@njit(**JIT)
-def field(xi, M, s, i):
-    """Integer local field ``H_i = N h_i = sum_mu xi_i^mu M^mu - p s_i`` of spin ``i``."""
-    return int64(_dot(xi[i], M)) - int64(xi.shape[1]) * int64(s[i])
 
 
 @njit(**JIT)

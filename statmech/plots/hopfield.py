@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -27,8 +28,6 @@ from statmech.theory import hopfield as th
 
 
 def _title_extra(sel: dict[str, object], ds: xr.Dataset) -> str:
-    import json
-
     fixed = json.loads(ds.attrs.get("fixed_parameters", "{}"))
     items = {**{k: v for k, v in fixed.items() if k not in ds.dims}, **sel}
     dyn = json.loads(ds.attrs.get("settings", "{}")).get("dynamics", "?")
