@@ -17,6 +17,7 @@ SUITES = {
     "flow": "benchmarks.flow",
     "refine": "benchmarks.refine",
     "dynamics": "benchmarks.dynamics",
+    "hopfield": "benchmarks.hopfield",
 }
 
 

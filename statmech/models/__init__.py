@@ -20,9 +20,10 @@ from statmech.models.base import Model
 
 @cache
 def _registry() -> dict[str, type[Model]]:
+    from statmech.models.hopfield import Hopfield
     from statmech.models.ising import Ising1D, Ising2D
 
-    models: dict[str, type[Model]] = {m.name: m for m in (Ising2D, Ising1D)}
+    models: dict[str, type[Model]] = {m.name: m for m in (Ising2D, Ising1D, Hopfield)}
     for ep in metadata.entry_points(group="statmech.models"):
         models.setdefault(ep.name, ep.load())
     for item in filter(None, os.environ.get("STATMECH_MODELS", "").split(",")):

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 FIGURES: dict[str, str] = {
     "ising2d": "ising",
     "ising1d": "ising",
+    "hopfield": "hopfield",
 }
 
 

@@ -1,0 +1,260 @@
+"""Derived quantities of Hopfield sweeps: overlaps, retrieval probability, capacity alpha_c(N).
+
+Statistics. Samples (independent pattern sets and networks) are the independent units; the
+trials of one sample share a network, so every quantity is first averaged over the trials of a
+sample and errors are the spread over samples, ``std(ddof=1) / sqrt(n_samples)``. Units that are
+not done are ignored.
+
+Estimators:
+
+* mean overlap ``<m>`` and error fraction ``<(1 - m)/2>`` (fraction of wrong bits);
+* retrieval probability ``P_ret``: the fraction of trials whose final overlap exceeds
+  :data:`RETRIEVAL_THRESHOLD` = 0.9 (a retrieval state has m >= 0.967 up to alpha_c; a failed run
+  ends near m ~ 0.3, so the result hardly depends on the threshold between 0.7 and 0.95);
+* capacity ``alpha_c(N)`` (:func:`alpha_c_estimates`): the load at which ``P_ret(alpha)``
+  crosses 1/2, by linear interpolation between the two grid loads that bracket the crossing,
+  after a weighted isotonic (non-increasing) least-squares fit of ``P_ret(alpha)`` that removes
+  statistical wiggles (so the crossing is unique). Its error is the standard deviation over
+  bootstrap replicas that resample the samples with replacement at every load independently
+  (loads are independent sweeps of independent networks);
+* ``alpha_c(N -> infinity)`` (:func:`extrapolate_alpha_c`): weighted least squares of
+  ``alpha_c(N) = alpha_inf + a N^(-omega)`` with omega = 1/2 by default (an assumed finite-size
+  form, not a derived one; compare omega = 1 and check chi^2). The fit error is inflated by
+  ``sqrt(chi^2/dof)`` when that exceeds 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from statmech.analysis.common import sorted_by_axes
+
+#: final overlap above which a trial counts as a successful retrieval
+RETRIEVAL_THRESHOLD = 0.9
+
+
+def load(ds: xr.Dataset, variables: tuple[str, ...] | None = None) -> xr.Dataset:
+    """The dataset (or the named variables and ``done``) in memory, read fast.
+
+    A store opened with ``xr.open_zarr`` is one dask task per unit and variable; for thousands
+    of units reading through dask costs several times more than zarr's own concurrent reads, so
+    a dask-backed dataset that came from a zarr store (and was not subset since) is reopened
+    without dask.
+    """
+    names = list(ds.data_vars) if variables is None else [*variables, "done"]
+    names = list(dict.fromkeys(n for n in names if n in ds.data_vars))
+    src = ds.encoding.get("source")
+    lazy = any(ds[n].chunks is not None for n in names)
+    if lazy and src:
+        fresh = xr.open_zarr(src, chunks=None)
+        same = dict(fresh.sizes) == dict(ds.sizes) and all(
+            np.array_equal(fresh[d].values, ds[d].values) for d in ds.dims if d in ds.coords)
+        if same:
+            return fresh[names].load()
+    return ds[names].load()
+
+
+def _rep(ds: xr.Dataset) -> str:
+    return str(ds.attrs.get("replica_dim", "sample"))
+
+
+def axes_of(ds: xr.Dataset) -> list[str]:
+    """The sweep axes of a store (dimensions of ``done`` without the sample dimension)."""
+    return [str(d) for d in ds["done"].dims if d != _rep(ds)]
+
+
+def per_sample(ds: xr.Dataset, values: xr.DataArray) -> xr.DataArray:
+    """Trial average per sample of ``values`` (dims axes x sample [x trial]); NaN if not done."""
+    x = values.where(ds["done"])
+    if "trial" in x.dims:
+        x = x.mean("trial")
+    return x
+
+
+def sample_mean(x: xr.DataArray, rep: str = "sample") -> tuple[xr.DataArray, xr.DataArray]:
+    """Mean over samples and its standard error ``std(ddof=1) / sqrt(n)`` (NaN when n < 2)."""
+    n = x.notnull().sum(rep)
+    mean = x.mean(rep)
+    err = x.std(rep, ddof=1) / np.sqrt(n)
+    return mean.compute(), err.where(n > 1).compute()
+
+
+def mean_overlap(ds: xr.Dataset, name: str = "m") -> tuple[xr.DataArray, xr.DataArray]:
+    """``<m>`` over trials and samples with its error (``name``: m, m_avg, m_other, m_mix3)."""
+    mean, err = sample_mean(per_sample(ds, ds[name].astype(float)), _rep(ds))
+    mean.attrs = {"long_name": f"mean {ds[name].attrs.get('long_name', name)}", "units": "1"}
+    return mean, err
+
+
+def retrieval_probability(
+    ds: xr.Dataset, threshold: float = RETRIEVAL_THRESHOLD, name: str = "m"
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """Fraction of trials with ``name > threshold`` and its error (spread over samples)."""
+    hit = (ds[name] > threshold).astype(float).where(ds[name].notnull())
+    mean, err = sample_mean(per_sample(ds, hit), _rep(ds))
+    mean.attrs = {"long_name": f"retrieval probability P(m > {threshold:g})", "units": "1"}
+    return mean, err
+
+
+def error_fraction(ds: xr.Dataset, name: str = "m") -> tuple[xr.DataArray, xr.DataArray]:
+    """Fraction of wrong bits ``(1 - m)/2`` averaged over trials and samples, with its error."""
+    mean, err = sample_mean(per_sample(ds, (1.0 - ds[name]) / 2.0), _rep(ds))
+    mean.attrs = {"long_name": "error fraction (1 - m)/2", "units": "1"}
+    return mean, err
+
+
+# ----------------------------------------------------------------------------- alpha_c(N)
+def isotonic_decreasing(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted least-squares non-increasing fit of ``y`` (pool-adjacent-violators)."""
+    vals: list[float] = []
+    wts: list[float] = []
+    lens: list[int] = []
+    for yi, wi in zip(y.tolist(), w.tolist(), strict=True):
+        vals.append(yi)
+        wts.append(wi)
+        lens.append(1)
+        while len(vals) > 1 and vals[-2] < vals[-1]:
+            wsum = wts[-2] + wts[-1]
+            v = (vals[-2] * wts[-2] + vals[-1] * wts[-1]) / wsum
+            n = lens[-2] + lens[-1]
+            del vals[-1], wts[-1], lens[-1]
+            vals[-1], wts[-1], lens[-1] = v, wsum, n
+    return np.repeat(vals, lens)
+
+
+def half_crossing(alpha: np.ndarray, prob: np.ndarray, weights: np.ndarray) -> float:
+    """The load where the isotonic fit of ``prob(alpha)`` crosses 1/2 (NaN if it does not).
+
+    ``alpha`` must be increasing. Linear interpolation between the last load with fitted
+    probability >= 1/2 and the next one.
+    """
+    ok = np.isfinite(prob) & (weights > 0)
+    a, y = alpha[ok], isotonic_decreasing(prob[ok], weights[ok])
+    above = np.nonzero(y >= 0.5)[0]
+    if len(a) < 2 or len(above) == 0 or above[-1] == len(a) - 1:
+        return float("nan")
+    k = int(above[-1])
+    y0, y1 = y[k], y[k + 1]
+    return float(a[k] + (y0 - 0.5) / (y0 - y1) * (a[k + 1] - a[k]))
+
+
+def _combos(da: xr.DataArray, keep: tuple[str, ...]) -> Iterator[dict[str, object]]:
+    others = [d for d in da.dims if d not in keep]
+    if not others:
+        yield {}
+        return
+    import itertools
+
+    for combo in itertools.product(*(da[o].values.tolist() for o in others)):
+        yield dict(zip(others, combo, strict=True))
+
+
+def alpha_c_estimates(
+    ds: xr.Dataset, threshold: float = RETRIEVAL_THRESHOLD, n_boot: int = 1000, seed: int = 0,
+) -> xr.Dataset:
+    """``alpha_c`` (and ``alpha_c_err``) for every value of the axes other than alpha.
+
+    See the module docstring for the estimator. Needs ``alpha`` on an axis; NaN where the
+    retrieval probability does not cross 1/2 inside the swept loads.
+    """
+    ds = sorted_by_axes(ds)
+    if "alpha" not in ds.dims:
+        raise ValueError("alpha_c needs alpha on an axis")
+    rep = _rep(ds)
+    hit = (ds["m"] > threshold).astype(float).where(ds["m"].notnull())
+    f = per_sample(ds, hit).transpose(..., "alpha", rep)
+    alpha = ds["alpha"].values.astype(float)
+    rng = np.random.default_rng(seed)
+    others = [d for d in f.dims if d not in ("alpha", rep)]
+    shape = tuple(f.sizes[d] for d in others)
+    est = np.full(shape, np.nan)
+    err = np.full(shape, np.nan)
+    for idx, sel in zip(np.ndindex(*shape), _combos(f, ("alpha", rep)), strict=True):
+        x = f.sel(sel).values  # (alpha, sample)
+        n = np.sum(np.isfinite(x), axis=1).astype(float)
+        p = np.nanmean(np.where(n[:, None] > 0, x, 0.0), axis=1)
+        p[n == 0] = np.nan
+        est[idx] = half_crossing(alpha, p, n)
+        pb = np.full((n_boot, len(alpha)), np.nan)
+        for a in range(len(alpha)):
+            xa = x[a][np.isfinite(x[a])]
+            if len(xa):
+                pb[:, a] = xa[rng.integers(0, len(xa), size=(n_boot, len(xa)))].mean(axis=1)
+        b = np.array([half_crossing(alpha, row, n) for row in pb])
+        b = b[np.isfinite(b)]
+        if len(b) > 1 and np.isfinite(est[idx]):
+            err[idx] = float(np.std(b, ddof=1))
+    coords = {d: ds[d].values for d in others}
+    out = xr.Dataset(
+        {
+            "alpha_c": (others, est, {"long_name": f"alpha where P(m > {threshold:g}) = 1/2",
+                                      "units": "1"}),
+            "alpha_c_err": (others, err, {"long_name": "bootstrap standard error of alpha_c",
+                                          "units": "1"}),
+        },
+        coords=coords,
+        attrs={"threshold": threshold, "n_boot": n_boot},
+    )
+    return out
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """Fit ``alpha_c(N) = alpha_inf + slope N^(-omega)``."""
+
+    alpha_inf: float
+    alpha_inf_err: float
+    slope: float
+    slope_err: float
+    omega: float
+    chi2: float
+    dof: int
+
+    def curve(self, N: np.ndarray) -> np.ndarray:
+        """The fitted ``alpha_c(N)``."""
+        return self.alpha_inf + self.slope * np.asarray(N, dtype=float) ** (-self.omega)
+
+
+def extrapolate_alpha_c(
+    N: np.ndarray, alpha_c: np.ndarray, err: np.ndarray, omega: float = 0.5
+) -> Extrapolation:
+    """Weighted least squares of ``alpha_c(N) = alpha_inf + a N^(-omega)`` (NaNs dropped).
+
+    Parameter errors come from the covariance of the fit, multiplied by ``sqrt(chi^2/dof)``
+    when that is above 1 (never shrunk).
+    """
+    N, y, e = (np.asarray(v, dtype=float) for v in (N, alpha_c, err))
+    ok = np.isfinite(y) & np.isfinite(e) & (e > 0)
+    N, y, e = N[ok], y[ok], e[ok]
+    if len(N) < 2:
+        raise ValueError("need alpha_c at two or more sizes with finite errors")
+    X = np.stack([np.ones_like(N), N ** (-omega)], axis=1)
+    W = 1.0 / e**2
+    cov = np.linalg.inv(X.T @ (X * W[:, None]))
+    beta = cov @ (X.T @ (W * y))
+    chi2 = float(np.sum(W * (y - X @ beta) ** 2))
+    dof = len(N) - 2
+    scale = np.sqrt(max(1.0, chi2 / dof)) if dof > 0 else 1.0
+    se = np.sqrt(np.diag(cov)) * scale
+    return Extrapolation(float(beta[0]), float(se[0]), float(beta[1]), float(se[1]), omega,
+                         chi2, dof)
+
+
+def capacity_summary(
+    ds: xr.Dataset, threshold: float = RETRIEVAL_THRESHOLD, omega: float = 0.5,
+    n_boot: int = 1000,
+) -> tuple[xr.Dataset, Extrapolation | None]:
+    """``alpha_c(N)`` estimates and their extrapolation (None with fewer than two sizes)."""
+    est = alpha_c_estimates(ds, threshold=threshold, n_boot=n_boot)
+    if "N" not in est.dims or est.sizes["N"] < 2 or len(est.dims) > 1:
+        return est, None
+    try:
+        fit = extrapolate_alpha_c(est["N"].values, est["alpha_c"].values,
+                                  est["alpha_c_err"].values, omega)
+    except ValueError:
+        return est, None
+    return est, fit
