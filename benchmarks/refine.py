@@ -13,11 +13,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import xarray as xr
 
 from statmech.analysis import ising
 from statmech.config import parse_config
 from statmech.refine import refined_sweep
+from statmech.store import open_dataset
 from statmech.theory.ising import TC_2D
 
 TEXT = """
@@ -42,14 +42,14 @@ def run(quick: bool = False) -> list[dict]:
         sw = parse_config(TEXT.format(T=[1.9, 2.1, 2.3, 2.5, 2.7], sweeps=sweeps, store=refined))
         run_sweep(sw, workers=2)
         for _ in range(rounds):
-            sw, _added = refined_sweep(xr.open_zarr(refined), refined, "binder-crossing", 4)
+            sw, _added = refined_sweep(open_dataset(refined), refined, "binder-crossing", 4)
             run_sweep(sw, workers=2, extend=True)
         n_t = 5 + 4 * rounds
         uniform = str(Path(tmp) / "uniform.zarr")
         grid = [float(f"{t:.6g}") for t in np.linspace(1.9, 2.7, n_t)]
         run_sweep(parse_config(TEXT.format(T=grid, sweeps=sweeps, store=uniform)), workers=2)
-        est_r = ising.tc_estimate(xr.open_zarr(refined))
-        est_u = ising.tc_estimate(xr.open_zarr(uniform))
+        est_r = ising.tc_estimate(open_dataset(refined))
+        est_u = ising.tc_estimate(open_dataset(uniform))
     check = (f"refined Tc={est_r} vs uniform Tc={est_u}; Onsager {TC_2D:.5f} "
              f"(z={(est_r.value - TC_2D) / est_r.error:+.1f} / "
              f"{(est_u.value - TC_2D) / est_u.error:+.1f})")

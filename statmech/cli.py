@@ -334,15 +334,14 @@ def refine(
     address: Annotated[str | None, typer.Option(help="scheduler of an existing cluster")] = None,
 ) -> None:
     """Add axis values where an estimate is least certain and compute only those points."""
-    import xarray as xr
-
     from statmech.refine import refined_sweep
+    from statmech.store import open_dataset
 
     if not (store / "zarr.json").exists():
         err_console.print(f"[red]{store} is not a statmech store[/]")
         raise typer.Exit(2)
     try:
-        sw, added = refined_sweep(xr.open_zarr(store), str(store), near, points)
+        sw, added = refined_sweep(open_dataset(store), str(store), near, points)
     except ValueError as exc:
         err_console.print(f"[red]cannot refine:[/] {exc}")
         raise typer.Exit(2) from None

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xarray as xr
 from scipy import stats as sps
+
+from statmech.store import open_dataset
 
 SKIP = ("done", "failed", "elapsed")
 
@@ -89,7 +90,7 @@ class DriftReport:
 
 def compare(old: str | Path, new: str | Path, n_worst: int = 10) -> DriftReport:
     """Compare two stores of the same sweep (see the module docstring)."""
-    a, b = xr.open_zarr(old), xr.open_zarr(new)
+    a, b = open_dataset(old), open_dataset(new)
     report = DriftReport(str(old), str(new), "incomparable")
     if a.attrs.get("physics_hash") != b.attrs.get("physics_hash"):
         report.note = "the stores come from different sweeps (physics hashes differ)"

@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from statmech.plots import figures
+from statmech.store import open_dataset
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def write_report(store: str | Path, out: str | Path | None = None) -> Path:
     store = Path(store)
     folder = Path(out) if out else store.with_suffix(".report")
     folder.mkdir(parents=True, exist_ok=True)
-    ds = xr.open_zarr(store)
+    ds = open_dataset(store)
     rows, extra_figs = _estimates(ds)
     figs = {**figures(ds), **extra_figs}
     fig_html = []

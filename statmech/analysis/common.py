@@ -1,6 +1,7 @@
 """Derived quantities over a stored sweep: averages over replicas with errors.
 
-Every function takes an opened dataset (``xr.open_zarr(store)``) and returns xarray objects.
+Every function takes an opened dataset (``statmech.store.open_dataset(store)`` or
+``xr.open_zarr``) and returns xarray objects.
 """
 
 from __future__ import annotations
