@@ -40,9 +40,24 @@ def _chi_peak(ds: xr.Dataset, k: int) -> tuple[str, float, float]:
     return "T", float(pk["T_peak"].values[-1]), float(pk["T_peak_err"].values[-1])
 
 
+def _capacity(ds: xr.Dataset, k: int) -> tuple[str, float, float]:
+    """Around alpha_c of the size (or other axis value) whose estimate is least certain."""
+    from statmech.analysis import hopfield
+
+    est = hopfield.alpha_c_estimates(ds, n_boot=300)
+    err = est["alpha_c_err"].values.ravel()
+    val = est["alpha_c"].values.ravel()
+    ok = np.isfinite(err) & np.isfinite(val)
+    if not ok.any():
+        raise ValueError("the retrieval probability crosses 1/2 at no swept alpha")
+    i = int(np.argmax(np.where(ok, err, -np.inf)))
+    return "alpha", float(val[i]), float(err[i])
+
+
 PROPOSERS: dict[str, Proposer] = {
     "binder-crossing": _binder,
     "chi-peak": _chi_peak,
+    "capacity": _capacity,
 }
 
 
@@ -66,14 +81,9 @@ def new_values(existing: np.ndarray, center: float, error: float, k: int) -> lis
 
 def refined_sweep(ds: xr.Dataset, store: str, near: str, k: int) -> tuple[Sweep, list[float]]:
     """The store's sweep with K new values on the refined axis, and those values."""
-    if near == "capacity":
-        from statmech.analysis import hopfield  # type: ignore[attr-defined]
-
-        axis, center, error = hopfield.capacity_for_refinement(ds, k)
-    elif near in PROPOSERS:
-        axis, center, error = PROPOSERS[near](ds, k)
-    else:
-        raise ValueError(f"--near must be one of binder-crossing, chi-peak, capacity; got {near}")
+    if near not in PROPOSERS:
+        raise ValueError(f"--near must be one of {', '.join(PROPOSERS)}; got {near!r}")
+    axis, center, error = PROPOSERS[near](ds, k)
     existing = ds[axis].values
     added = new_values(existing, center, error, k)
     raw = yaml.safe_load(ds.attrs["config_text"])

@@ -49,6 +49,7 @@ class Row:
 ESTIMATES: dict[str, str] = {
     "ising2d": "statmech.analysis.ising:report",
     "ising1d": "statmech.analysis.ising:report",
+    "hopfield": "statmech.analysis.hopfield:report",
 }
 
 

@@ -258,3 +258,30 @@ def capacity_summary(
     except ValueError:
         return est, None
     return est, fit
+
+
+def report(ds: xr.Dataset):  # type: ignore[no-untyped-def]
+    """Estimate rows for :mod:`statmech.report`: alpha_c per axis value and its extrapolation."""
+    from statmech.report import Row
+    from statmech.theory.hopfield import ags_critical
+
+    if "alpha" not in ds.dims:
+        return [], {}
+    ags = ags_critical().alpha_c
+    est, fit = capacity_summary(ds)
+    rows = []
+    others = [d for d in est.dims]
+    flat_c = est["alpha_c"].values.ravel()
+    flat_e = est["alpha_c_err"].values.ravel()
+    for i, combo in enumerate(np.ndindex(*[est.sizes[d] for d in others])):
+        label = ", ".join(f"{d}={est[d].values[j]:g}" for d, j in zip(others, combo, strict=True))
+        key = "alpha_c" + "".join(f"_{d}{est[d].values[j]:g}"
+                                  for d, j in zip(others, combo, strict=True))
+        rows.append(Row(key, f"alpha_c ({label or 'all'}): P(m > {RETRIEVAL_THRESHOLD:g}) = 1/2",
+                        float(flat_c[i]), float(flat_e[i]), None, "",
+                        f"finite N, above the AGS N = inf value {ags:.4f} as expected"))
+    if fit is not None:
+        rows.append(Row("alpha_c_inf", f"alpha_c(N -> inf), fit alpha_inf + a N^-{fit.omega:g}",
+                        fit.alpha_inf, fit.alpha_inf_err, ags, "AGS",
+                        f"chi2/dof = {fit.chi2:.1f}/{fit.dof}"))
+    return rows, {}
