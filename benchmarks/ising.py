@@ -82,6 +82,72 @@ def run(quick: bool = False) -> list[dict]:
                      "value": ref_rate[L], "unit": "flips/ns", "ratio": 1.0, "check": ""})
     if not quick:
         rows.append(_onsager_check())
+    rows += _msc_rows(quick, ref_rate)
+    rows += _cuda_rows(quick)
+    return rows
+
+
+def _msc_rows(quick: bool, ref_rate: dict) -> list[dict]:
+    """The multi-spin-coded kernel (64 spins per word), with the energy check at T = 2."""
+    from statmech.models.msc_kernels import pack, probability_masks, simulate_msc
+
+    rows = []
+    T = 2.0
+    p4, p8 = probability_masks(np.exp(-4 / T)), probability_masks(np.exp(-8 / T))
+    for L in ((256,) if quick else (256, 1024)):
+        a8, b8 = split_2d(np.ones((L, L), dtype=np.int8))
+        a, b = pack(a8), pack(b8)
+        simulate_msc(a, b, p4, p8, np.uint64(1), 1000 if L <= 256 else 300, 1, 1)
+        n = max(int((3e7 if quick else 3e8) / L**2), 64)
+        series = []
+
+        def timed(a=a, b=b, n=n, series=series):
+            bonds, _, _ = simulate_msc(a, b, p4, p8, np.uint64(3 + len(series)), 0, n, 1)
+            series.append(bonds)
+
+        rate = _best_rate(timed, n * L * L)
+        bn = binning(-np.concatenate(series) / (L * L))
+        exact = kaufman_energy_heat(L, T)[0] if L <= 256 else float(onsager_energy(T))
+        z = (bn.mean - exact) / bn.error
+        rows.append({
+            "benchmark": "ising2d metropolis-msc (64 spins/word), 1 thread", "case": f"L={L}",
+            "value": rate, "unit": "flips/ns",
+            "ratio": rate / ref_rate[L] if L in ref_rate else None,
+            "check": f"e(T=2)={bn.mean:.5f}±{bn.error:.5f}, exact {exact:.5f} (z={z:+.1f})",
+            "ok": abs(z) < 5,
+        })
+    return rows
+
+
+def _cuda_rows(quick: bool) -> list[dict]:
+    """numba.cuda checkerboard throughput on a real GPU (skipped without one)."""
+    from statmech.models.cuda_kernels import gpu_available, simulate_2d_cuda
+
+    if not gpu_available():
+        return [{"benchmark": "ising2d metropolis, numba.cuda", "case": "no GPU here",
+                 "value": float("nan"), "unit": "flips/ns", "ratio": None,
+                 "check": "run on a machine with a CUDA GPU"}]
+    from numba import cuda
+
+    rows = []
+    T = 2.0
+    thr = flip_thresholds(T, 0.0, 4, "metropolis")
+    for L in ((1024,) if quick else (1024, 4096, 16384)):
+        a, b = split_2d(np.ones((L, L), dtype=np.int8))
+        simulate_2d_cuda(a, b, thr, np.uint64(1), 200, 0, 1)  # compile, equilibrate
+        n = max(int(2e10 / L**2), 20)
+        cuda.synchronize()
+        t0 = time.perf_counter()
+        simulate_2d_cuda(a, b, thr, np.uint64(2), n, 0, 1)
+        cuda.synchronize()
+        rate = n * L * L / (time.perf_counter() - t0) / 1e9
+        bonds, _, _ = simulate_2d_cuda(a, b, thr, np.uint64(3), 0, 50, 1)
+        e = float(np.mean(-bonds / (L * L)))
+        exact = float(onsager_energy(T))
+        rows.append({"benchmark": "ising2d metropolis, numba.cuda", "case": f"L={L}",
+                     "value": rate, "unit": "flips/ns", "ratio": None,
+                     "check": f"e(T=2)={e:.5f} vs Onsager {exact:.5f}",
+                     "ok": abs(e - exact) < 2e-3})
     return rows
 
 

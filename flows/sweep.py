@@ -13,11 +13,13 @@ bound to that cluster.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import dask
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
@@ -53,12 +55,15 @@ def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int 
     t0 = time.perf_counter()
     plan.store.update_attrs(start_time=started, end_time=None)
     units = [[[*u[0], u[1]] for u in b] for b in plan.batches]
-    futures = [
-        run_batch.with_options(
-            task_run_name=_batch_name(plan, b, i), retries=sweep.retries
-        ).submit(store, config_text, u, sweep.retries)
-        for i, (b, u) in enumerate(zip(plan.batches, units, strict=True))
-    ]
+    resources = sweep.model.resources(sweep.settings)
+    # batches that need e.g. a GPU go only to workers advertising that resource
+    with dask.annotate(resources=resources) if resources else contextlib.nullcontext():
+        futures = [
+            run_batch.with_options(
+                task_run_name=_batch_name(plan, b, i), retries=sweep.retries
+            ).submit(store, config_text, u, sweep.retries)
+            for i, (b, u) in enumerate(zip(plan.batches, units, strict=True))
+        ]
     wait(futures)
     computed = failed_batches = 0
     for fut in futures:
@@ -89,6 +94,19 @@ def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int 
     return summary
 
 
+def _check_resources(client: Any, needed: dict[str, float]) -> None:
+    """Refuse at once when no worker offers a resource the batches need (Dask would wait)."""
+    if not needed:
+        return
+    workers = client.scheduler_info().get("workers", {}).values()
+    for name, amount in needed.items():
+        if not any(w.get("resources", {}).get(name, 0) >= amount for w in workers):
+            raise RuntimeError(
+                f"the sweep needs workers with resource {name}={amount:g} and none has it: "
+                f"start them with `dask worker ... --resources {name}={amount:g}` (or choose "
+                "backend: auto / cpu)")
+
+
 def run_sweep(
     sweep: Sweep,
     *,
@@ -110,6 +128,7 @@ def run_sweep(
     sweep = sweep.with_overrides(store=str(Path(sweep.store).resolve()))
     with store_lock(sweep.store), prefect_api(), \
             dask_cluster(sweep.cluster, workers, address) as client:
+        _check_resources(client, sweep.model.resources(sweep.settings))
         client.run(warm_up, sweep.text)
         if on_cluster is not None:
             on_cluster(client)

@@ -99,6 +99,17 @@ def jobqueue_cluster(cfg: JobqueueConfig):  # type: ignore[no-untyped-def]
     return classes[cfg.system](**kwargs)
 
 
+def local_gpus() -> int:
+    """Number of CUDA devices on this machine (0 without numba.cuda or a driver)."""
+    from statmech.models.cuda_kernels import gpu_available
+
+    if not gpu_available():
+        return 0
+    from numba import cuda
+
+    return len(cuda.gpus)
+
+
 def default_workers() -> int:
     """Local worker processes by default: one per core."""
     return max(os.cpu_count() or 1, 1)
@@ -120,10 +131,12 @@ def dask_cluster(cfg: ClusterConfig, workers: int | None = None,
             yield client
         return
     n = workers or cfg.workers or default_workers()
+    gpus = local_gpus()
     with LocalCluster(
         n_workers=n,
         threads_per_worker=cfg.threads_per_worker,
         processes=True,
         dashboard_address=":8787",
+        resources={"GPU": 1} if gpus else None,  # a local GPU is shared by the local workers
     ) as cluster, Client(cluster) as client:
         yield client

@@ -106,6 +106,10 @@ class Model(ABC):
     def warmup(self, settings: BaseModel) -> None:  # noqa: B027  (optional hook)
         """Compile or load the kernels (run once per worker before the first batch)."""
 
+    def resources(self, settings: BaseModel) -> dict[str, float]:
+        """Dask worker resources every batch needs (e.g. ``{"GPU": 1}``); none by default."""
+        return {}
+
     @abstractmethod
     def cost(self, point: Point, settings: BaseModel) -> float:
         """Rough wall time of one unit in seconds on one core (for batch sizing only)."""

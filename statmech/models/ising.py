@@ -14,6 +14,7 @@ lattice, N trials at random sites on the chain.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import ClassVar, Literal
 
@@ -52,6 +53,12 @@ class IsingSettings(BaseModel):
     thermalization: int = Field(1000, ge=0, description="sweeps discarded before measuring")
     sweeps: int = Field(10000, ge=1, description="sweeps in the measurement phase")
     every: int = Field(1, ge=1, description="sweeps between two measurements")
+    backend: Literal["cpu", "cuda", "auto"] = Field(
+        "cpu",
+        description="where the checkerboard kernel runs: cpu, cuda (GPU workers only: their "
+        "batches are routed to Dask workers with a GPU resource) or auto (a GPU when the "
+        "worker has one); the GPU kernel reproduces the CPU kernel bitwise",
+    )
     start: Literal["hot", "cold", "aligned"] = Field(
         "hot",
         description="initial state: random (hot), all spins up (cold), or all along the field "
@@ -73,6 +80,13 @@ class IsingSettings(BaseModel):
         if self.algorithm in ("wolff", "auto") and self.thermalization < 10:
             raise ValueError("wolff needs thermalization >= 10 sweeps (the mean cluster size "
                              "measured there fixes the clusters per sweep)")
+        return self
+
+    @model_validator(mode="after")
+    def _gpu_kernels(self) -> IsingSettings:
+        if self.backend != "cpu" and self.algorithm not in ("metropolis", "heatbath"):
+            raise ValueError(f"backend {self.backend} runs the metropolis and heatbath "
+                             f"checkerboard kernels only, not {self.algorithm}")
         return self
 
     @property
@@ -256,7 +270,15 @@ class Ising2D(_Ising):
         thr = flip_thresholds(T, B, 4, algorithm)
         key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
         n_meas = settings.n_measurements
-        bonds, mags, acc = simulate_2d(
+        simulate = simulate_2d
+        if settings.backend != "cpu":
+            from statmech.models.cuda_kernels import gpu_available, simulate_2d_cuda
+
+            if gpu_available() or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+                simulate = simulate_2d_cuda
+            elif settings.backend == "cuda":
+                raise RuntimeError("backend cuda: this worker has no usable CUDA device")
+        bonds, mags, acc = simulate(
             a, b, thr, key, settings.thermalization, n_meas, settings.every
         )
         attempts = n_meas * settings.every * L * L
@@ -299,6 +321,11 @@ class Ising2D(_Ising):
         attempts = settings.n_measurements * settings.every * L * L
         return observables(bonds, mags, L * L, T, 0.0, int(acc), attempts, settings.every)
 
+    def resources(self, settings: BaseModel) -> dict[str, float]:
+        """backend cuda: each batch needs a Dask worker with a GPU resource."""
+        assert isinstance(settings, IsingSettings)
+        return {"GPU": 1} if settings.backend == "cuda" else {}
+
     def check_point(self, point: Point, settings: BaseModel) -> str | None:
         """Wolff and the multi-spin-coded kernel need B = 0; the latter L % 128 == 0."""
         assert isinstance(settings, IsingSettings)
@@ -332,6 +359,8 @@ class Ising1D(_Ising):
     def check_settings(self, settings: BaseModel, axes: Mapping[str, np.ndarray]) -> list[str]:
         """The chain has local updates only."""
         assert isinstance(settings, IsingSettings)
+        if settings.backend != "cpu":
+            return [f"backend {settings.backend} is implemented for ising2d only"]
         if settings.algorithm in ("wolff", "auto", "metropolis-msc"):
             return [f"algorithm {settings.algorithm} is implemented for ising2d only; "
                     "use metropolis or heatbath for the chain"]

@@ -1,0 +1,60 @@
+"""The numba.cuda backend without a GPU: the kernel in numba's CUDA simulator, routing rules."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.sweep import _check_resources
+from statmech.config import ConfigError, parse_config
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_cuda_kernel_in_the_simulator_is_bitwise_the_cpu_kernel() -> None:
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    proc = subprocess.run([sys.executable, str(TESTS / "cuda_sim_check.py")], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "bitwise identical" in proc.stdout
+
+
+def test_numba_cuda_imports() -> None:
+    # numba-cuda 0.30.4 once failed to import with NumPy 2.4 (np.row_stack removed)
+    proc = subprocess.run([sys.executable, "-c", "from numba import cuda; cuda.is_available()"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_gpu_batches_need_gpu_workers() -> None:
+    class FakeClient:
+        def __init__(self, resources: dict) -> None:
+            self.info = {"workers": {"w1": {"resources": resources}}}
+
+        def scheduler_info(self) -> dict:
+            return self.info
+
+    with pytest.raises(RuntimeError, match="--resources GPU=1"):
+        _check_resources(FakeClient({}), {"GPU": 1})
+    _check_resources(FakeClient({"GPU": 1}), {"GPU": 1})
+    _check_resources(FakeClient({}), {})
+
+
+def test_backend_settings_are_validated() -> None:
+    base = """
+model: {model}
+axes: {{{size}: [8], T: [2.0]}}
+settings: {{backend: cuda, algorithm: {algorithm}, thermalization: 100, sweeps: 1000}}
+seed: 1
+store: x.zarr
+"""
+    sweep = parse_config(base.format(model="ising2d", size="L", algorithm="heatbath"))
+    assert sweep.model.resources(sweep.settings) == {"GPU": 1}
+    with pytest.raises(ConfigError, match="checkerboard kernels only"):
+        parse_config(base.format(model="ising2d", size="L", algorithm="wolff"))
+    with pytest.raises(ConfigError, match="ising2d only"):
+        parse_config(base.format(model="ising1d", size="N", algorithm="metropolis"))
