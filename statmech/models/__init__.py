@@ -17,8 +17,9 @@ from statmech.models.base import Model
 @cache
 def _registry() -> dict[str, type[Model]]:
     from statmech.models.ising import Ising1D, Ising2D
+    from statmech.models.sk import SK, SKOverlap
 
-    models: dict[str, type[Model]] = {m.name: m for m in (Ising2D, Ising1D)}
+    models: dict[str, type[Model]] = {m.name: m for m in (Ising2D, Ising1D, SK, SKOverlap)}
     for ep in metadata.entry_points(group="statmech.models"):
         models.setdefault(ep.name, ep.load())
     return models
