@@ -526,6 +526,7 @@ class SKOverlap(_SKBase):
             ("q4", "thermal <q^4>", "1"),
             ("abs_q", "thermal <|q|>", "1"),
             ("e", "thermal <e>, energy per spin (both replicas)", "J"),
+            ("m", "thermal <m>, magnetisation per spin (both replicas)", "1"),
         ):
             out.append(Variable(name, long_name, units, dims=("T",)))
             out.append(Variable(f"{name}_err", f"standard error of {name} (binning)", units,
@@ -574,23 +575,23 @@ class SKOverlap(_SKBase):
         temps = np.asarray(settings.temperatures, dtype=np.float64)
         key_a, key_b = (c.generate_state(1, dtype=np.uint64)[0]
                         for c in self._kernel_seed(seed).spawn(2))
-        Q, En, flips, swaps = pt_overlap(
+        Q, En, Mg, flips, swaps = pt_overlap(
             J2, bq, EPS / temps, key_a, key_b, settings.thermalization,
             settings.n_measurements, settings.every, settings.algorithm == "pt",
         )
-        return overlap_observables(Q, En, flips, swaps, n, settings)
+        return overlap_observables(Q, En, Mg, flips, swaps, n, settings)
 
 
 def overlap_observables(
-    Q: np.ndarray, En: np.ndarray, flips: np.ndarray, swaps: np.ndarray, n: int,
+    Q: np.ndarray, En: np.ndarray, Mg: np.ndarray, flips: np.ndarray, swaps: np.ndarray, n: int,
     settings: SKOverlapSettings,
 ) -> dict[str, np.ndarray]:
-    """Stored observables from the time series ``Q[t, k]`` and ``En[t, replica, k]``."""
+    """Stored observables from the time series ``Q[t, k]``, ``En[t, c, k]``, ``Mg[t, c, k]``."""
     n_meas, n_T = Q.shape
     out: dict[str, np.ndarray] = {}
     q = Q / n
     e = En.mean(axis=1) * EPS / n
-    series = {"q2": q**2, "q4": q**4, "abs_q": np.abs(q), "e": e}
+    series = {"q2": q**2, "q4": q**4, "abs_q": np.abs(q), "e": e, "m": Mg.mean(axis=1) / n}
     for name, x in series.items():
         vals = [binning(x[:, k]) for k in range(n_T)]
         out[name] = np.array([b.mean for b in vals])

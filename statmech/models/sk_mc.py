@@ -215,7 +215,8 @@ def pt_overlap(J2, bq, betas, key_a, key_b, n_therm, n_meas, every, tempering):
     Each chain runs all temperatures (parallel tempering if ``tempering``, else independent
     Metropolis runs at each temperature). After ``n_therm`` sweeps, ``n_meas`` measurements
     are taken every ``every`` sweeps. Returns ``Q[t, k] = sum_i s^a_i s^b_i`` (int32) of the two
-    configurations at temperature k, their energies ``En[t, c, k]`` (units EPS), the accepted
+    configurations at temperature k, their energies ``En[t, c, k]`` (units EPS) and
+    magnetisations ``Mg[t, c, k] = sum_i s_i`` (int32), the accepted
     flips ``flips[c, k]`` and swaps ``swaps[c, k]`` (pair k, k + 1) of the measurement phase.
     """
     n_T = betas.shape[0]
@@ -240,6 +241,7 @@ def pt_overlap(J2, bq, betas, key_a, key_b, n_therm, n_meas, every, tempering):
     unused = np.zeros(n_T, dtype=np.int64)
     Q = np.empty((n_meas, n_T), dtype=np.int32)
     En = np.empty((n_meas, 2, n_T), dtype=np.int64)
+    Mg = np.empty((n_meas, 2, n_T), dtype=np.int32)
     for t in range(n_therm + n_meas * every):
         measuring = t >= n_therm
         for c in range(2):
@@ -261,12 +263,18 @@ def pt_overlap(J2, bq, betas, key_a, key_b, n_therm, n_meas, every, tempering):
                 a = s[0, slot[0, k]]
                 b = s[1, slot[1, k]]
                 q = int32(0)
+                ma = int32(0)
+                mb = int32(0)
                 for i in range(n):
                     q += int32(a[i]) * int32(b[i])
+                    ma += int32(a[i])
+                    mb += int32(b[i])
                 Q[m, k] = q
+                Mg[m, 0, k] = ma
+                Mg[m, 1, k] = mb
                 En[m, 0, k] = E[0, slot[0, k]]
                 En[m, 1, k] = E[1, slot[1, k]]
-    return Q, En, flips, swaps
+    return Q, En, Mg, flips, swaps
 
 
 @njit(**JIT)
