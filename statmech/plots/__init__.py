@@ -23,6 +23,8 @@ from matplotlib.figure import Figure
 FIGURES: dict[str, str] = {
     "ising2d": "ising",
     "ising1d": "ising",
+    "sk": "sk",
+    "sk-overlap": "sk",
 }
 
 
