@@ -259,19 +259,23 @@ class _SKBase(Model):
     parameters: ClassVar[tuple[Parameter, ...]] = PARAMETERS
 
     @staticmethod
-    def couplings(point: Point, seed: np.random.SeedSequence) -> tuple[np.ndarray, int]:
-        """The sample's couplings ``Jq`` (int64, units EPS) and ``Bq`` from the unit's seed.
+    def streams(
+        point: Point, seed: np.random.SeedSequence
+    ) -> tuple[np.ndarray, int, np.random.SeedSequence]:
+        """``(Jq, Bq, kernel seed)`` of a unit: ``seed.spawn(2)`` -> couplings, Monte Carlo.
 
-        Uses ``seed.spawn(2)[0]``; calling it with a fresh ``unit_seed(...)`` regenerates the
-        couplings a stored unit was computed with.
+        ``Jq`` (int64, units EPS) is drawn from the first child, the kernels' keys come from the
+        second. ``seed`` must be fresh (``SeedSequence.spawn`` advances its parent).
         """
-        coupling_ss = seed.spawn(2)[0]
+        coupling_ss, kernel_ss = seed.spawn(2)
         jq = draw_couplings(int(point["N"]), np.random.default_rng(coupling_ss))
-        return jq, field_units(float(point["B"]))
+        return jq, field_units(float(point["B"])), kernel_ss
 
-    @staticmethod
-    def _kernel_seed(seed: np.random.SeedSequence) -> np.random.SeedSequence:
-        return seed.spawn(2)[1]
+    @classmethod
+    def couplings(cls, point: Point, seed: np.random.SeedSequence) -> tuple[np.ndarray, int]:
+        """The couplings ``(Jq, Bq)`` a unit was computed with, from a fresh ``unit_seed(...)``."""
+        jq, bq, _ = cls.streams(point, seed)
+        return jq, bq
 
 
 def _pad(values: np.ndarray, size: int, fill: Any = 0) -> np.ndarray:
@@ -307,8 +311,11 @@ class SK(_SKBase):
             Variable("e0", "ground-state energy per spin" + (
                 "" if settings.method == "enumeration" else " (lowest found)"), "J"),
             Variable("ground_state", "ground-state configuration (0 beyond N)", "1", "int8",
-                     ("site",), "the lowest configuration with the smallest code "
-                     "(bit i set iff s_i = -1) among exact ties; padded with 0 for sites >= N"),
+                     ("site",), (
+                         "the lowest configuration with the smallest code (bit i set iff "
+                         "s_i = -1) among exact ties" if settings.method == "enumeration" else
+                         "the lowest configuration found (of s and -s, when both have that "
+                         "energy, the one with s_(N-1) = +1)") + "; padded with 0 for sites >= N"),
         ]
         if settings.method == "enumeration":
             out += [
@@ -403,11 +410,11 @@ class SK(_SKBase):
         """One disorder sample at (N, B)."""
         assert isinstance(settings, SKSettings)
         n = int(point["N"])
-        jq, bq = self.couplings(point, seed)
+        jq, bq, kernel_ss = self.streams(point, seed)
         tol = int(np.floor(settings.ground_state_tolerance / EPS))
         if settings.method == "enumeration":
             return self._enumerate(jq, bq, tol, settings)
-        return self._search(jq, bq, tol, settings, self._kernel_seed(seed), n)
+        return self._search(jq, bq, tol, settings, kernel_ss, n)
 
     def _enumerate(
         self, jq: np.ndarray, bq: int, tol: int, settings: SKSettings
@@ -470,8 +477,8 @@ class SK(_SKBase):
 
 
 def _canonical(s: np.ndarray, bq: int) -> np.ndarray:
-    """At B = 0, of the pair {s, -s} the member with the smaller code (s_{N-1} = +1)."""
-    if bq == 0 and s[-1] < 0:
+    """If -s has the same energy (B = 0 or M = 0): the member with the smaller code, s_{N-1} = 1."""
+    if (bq == 0 or int(s.sum()) == 0) and s[-1] < 0:
         return (-s).astype(np.int8)
     return s.astype(np.int8)
 
@@ -570,11 +577,10 @@ class SKOverlap(_SKBase):
         """One disorder sample at (N, B): all temperatures of the ladder."""
         assert isinstance(settings, SKOverlapSettings)
         n = int(point["N"])
-        jq, bq = self.couplings(point, seed)
+        jq, bq, kernel_ss = self.streams(point, seed)
         J2 = mc_couplings(jq, bq)
         temps = np.asarray(settings.temperatures, dtype=np.float64)
-        key_a, key_b = (c.generate_state(1, dtype=np.uint64)[0]
-                        for c in self._kernel_seed(seed).spawn(2))
+        key_a, key_b = (c.generate_state(1, dtype=np.uint64)[0] for c in kernel_ss.spawn(2))
         Q, En, Mg, flips, swaps = pt_overlap(
             J2, bq, EPS / temps, key_a, key_b, settings.thermalization,
             settings.n_measurements, settings.every, settings.algorithm == "pt",

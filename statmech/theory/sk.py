@@ -14,6 +14,8 @@ Constants (with references):
 * :data:`FINITE_SIZE_EXPONENT` -- the leading finite-size correction of the ground-state
   energy, ``e0(N) = e_inf + A N^(-2/3)`` (Boettcher, Eur. Phys. J. B 46, 501 (2005);
   Palassini, J. Stat. Mech. P10005 (2008)).
+* :func:`brute_force` and :func:`exact_thermal` -- plain-numpy sums over all 2^N states of one
+  sample (the references the kernels are tested against).
 * :data:`ANNEALED_COMPLEXITY` -- ``lim ln<N_s>/N = 0.1992`` for the mean number of
   single-spin-flip stable configurations at B = 0 (Tanaka & Edwards, J. Phys. F 10, 2769
   (1980); Bray & Moore, J. Phys. C 13, L469 (1980)); :func:`annealed_complexity` evaluates
@@ -131,3 +133,96 @@ def rs_solution(T: float, B: float = 0.0) -> tuple[float, float, float]:
     if B == 0 and T >= TC:
         q, m = 0.0, 0.0
     return q, m, -0.5 * beta * (1.0 - q * q) - B * m
+
+
+# ----------------------------------------------------------------------------- brute force
+#: coupling quantum of the models (J); duplicated from statmech.models.sk_kernels on purpose
+#: so that this reference shares no code with the kernels it checks
+EPS = 2.0**-24
+
+
+def all_configurations(n: int) -> np.ndarray:
+    """All ``2**n`` configurations as an int64 (2**n, n) array; row c has s_i = -1 iff bit i."""
+    codes = np.arange(2**n, dtype=np.int64)
+    return 1 - 2 * ((codes[:, None] >> np.arange(n, dtype=np.int64)) & 1)
+
+
+def brute_force(
+    jq: np.ndarray, bq: int, tol_units: int = 0, e_min: float = -1.0, e_max: float = 0.0,
+    bins: int = 100,
+) -> dict[str, object]:
+    """Plain-numpy enumeration of all 2^N states (integer ``Jq`` and ``Bq`` in units EPS).
+
+    The reference the enumeration kernel is tested against (N <= ~20). Returns ``E0`` (units
+    EPS), ``E_max``, ``degeneracy`` (local minima -- ``s_i h_i >= 0`` for all i -- within
+    ``tol_units`` of E0), ``n_stable`` (``s_i h_i > 0`` for all i), ``n_marginal``, ``hist``
+    (stable energies per spin in ``bins`` bins on ``[e_min, e_max)``, bin
+    ``floor((e - e_min) / de)``), ``below``, ``above``, ``gs_code`` (smallest code among the
+    exact ground states), ``gap_minima`` (units EPS, -1 if none) and ``gap_flip``.
+    """
+    jq = np.asarray(jq, dtype=np.int64)
+    n = jq.shape[0]
+    width = (float(e_max) - float(e_min)) / bins
+    E_all, weak_all, strict_all = [], [], []
+    chunk = 1 << 14
+    for start in range(0, 2**n, chunk):
+        codes = np.arange(start, min(start + chunk, 2**n), dtype=np.int64)
+        S = 1 - 2 * ((codes[:, None] >> np.arange(n, dtype=np.int64)) & 1)
+        SJ = S @ jq
+        E_all.append(-(SJ * S).sum(axis=1) // 2 - bq * S.sum(axis=1))
+        g = S * (SJ + bq)
+        weak_all.append((g >= 0).all(axis=1))
+        strict_all.append((g > 0).all(axis=1))
+    E = np.concatenate(E_all)
+    weak = np.concatenate(weak_all)
+    strict = np.concatenate(strict_all)
+    E0 = int(E.min())
+    minima = np.sort(E[weak])
+    inside = minima <= E0 + tol_units
+    e = E[strict].astype(np.float64) * EPS / n
+    k = np.floor((e - e_min) / width)
+    hist = np.bincount(k[(k >= 0) & (k < bins)].astype(np.int64), minlength=bins)
+    gs_code = int(np.flatnonzero(E == E0)[0])
+    S0 = 1 - 2 * ((np.int64(gs_code) >> np.arange(n, dtype=np.int64)) & 1)
+    g0 = S0 * (jq @ S0 + bq)
+    return {
+        "E0": E0,
+        "E_max": int(E.max()),
+        "degeneracy": int(inside.sum()),
+        "n_stable": int(strict.sum()),
+        "n_marginal": int((weak & ~strict).sum()),
+        "hist": hist,
+        "below": int((k < 0).sum()),
+        "above": int((k >= bins).sum()),
+        "gs_code": gs_code,
+        "gap_minima": int(minima[~inside][0] - E0) if (~inside).any() else -1,
+        "gap_flip": int(2 * g0.min()),
+    }
+
+
+def exact_thermal(jq: np.ndarray, bq: int, T: float) -> dict[str, float]:
+    """Exact thermal averages of one sample at temperature T by summing all 2^N states.
+
+    ``q2 = <q^2>`` and ``q4 = <q^4>`` of two independent replicas (``<q^2> = sum_ij
+    <s_i s_j>^2 / N^2``), ``abs_q``, the energy ``e`` and magnetisation ``m`` per spin, and
+    ``pd[d]``, the probability that the replicas differ at d sites. For N <= ~12.
+    """
+    jq = np.asarray(jq, dtype=np.int64)
+    n = jq.shape[0]
+    S = all_configurations(n)
+    E = (-((S @ jq) * S).sum(axis=1) // 2 - bq * S.sum(axis=1)) * EPS
+    w = np.exp(-(E - E.min()) / T)
+    p = w / w.sum()
+    Q = S @ S.T
+    pair = np.outer(p, p)
+    d = (n - Q) // 2
+    pd = np.bincount(d.ravel(), weights=pair.ravel(), minlength=n + 1)
+    q = 1.0 - 2.0 * np.arange(n + 1) / n
+    return {
+        "q2": float(pd @ q**2),
+        "q4": float(pd @ q**4),
+        "abs_q": float(pd @ np.abs(q)),
+        "e": float(p @ E) / n,
+        "m": float(p @ S.sum(axis=1)) / n,
+        "pd": pd,
+    }
