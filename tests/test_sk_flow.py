@@ -44,7 +44,7 @@ def quick_store(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) -
 
 
 def test_store_matches_brute_force_on_the_same_couplings(quick_store: Path) -> None:
-    ds = open_dataset(quick_store)
+    ds = an.load_store(quick_store)
     sweep = parse_config(ds.attrs["config_text"])
     assert ds.attrs["model"] == "sk" and ds.attrs["replica_dim"] == "sample"
     assert "J_ij ~ N(0, 1/N)" in ds.attrs["conventions"]

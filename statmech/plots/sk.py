@@ -215,7 +215,12 @@ def binder_figure(ds: xr.Dataset) -> Figure:
 
 
 def figures(ds: xr.Dataset) -> dict[str, Figure]:
-    """The standard figures of an ``sk`` or ``sk-overlap`` store."""
+    """The standard figures of an ``sk`` or ``sk-overlap`` store.
+
+    The store is read into memory once (one small chunk per unit: re-reading it for every
+    panel would dominate the time).
+    """
+    ds = an.in_memory(ds)
     out: dict[str, Figure] = {}
     if ds.attrs["model"] == "sk-overlap":
         out["overlap_distribution"] = overlap_figure(ds)
