@@ -15,6 +15,7 @@ from pathlib import Path
 SUITES = {
     "ising": "benchmarks.ising",
     "flow": "benchmarks.flow",
+    "sk": "benchmarks.sk",
 }
 
 

@@ -25,7 +25,9 @@ numbers tells whether any spin is unstable (sign bit). The row added at a flip c
 flip of that low bit at its own site (``J_ii = 0``), so a step is: ``ctz``, one vector add of
 a coupling row, one vector OR-reduction, one predictable branch. Only configurations that pass
 (local minima: ``s_i h_i >= 0`` for all i, a few hundred out of 2**N) take the slow path, which
-computes their energy, strict stability, histogram bin and ground-state bookkeeping.
+computes their energy, strict stability, histogram bin and ground-state bookkeeping. Four
+walkers (one per value of spins N-2 and N-3) advance together, sharing each coupling row: their
+four independent field updates hide the store-to-load latency that bounds a single walker.
 """
 
 from __future__ import annotations
@@ -176,6 +178,173 @@ def _visit(h, n, gray, mask, b2, lo, width, hist, counts, heap_E, heap_code):
                 heap_code)
 
 
+@njit(inline="always", **JIT)
+def _update4_sym(H, rows, d, i, m):
+    """Four walkers: ``H[w] += rows[d, i]`` and the OR of ``s_j h_j`` per walker (B = 0).
+
+    Indexes ``rows[d, i, j]`` directly (a row view costs reference counting at every step).
+    """
+    a0 = int32(0)
+    a1 = int32(0)
+    a2 = int32(0)
+    a3 = int32(0)
+    for j in range(m):
+        r = rows[d, i, j]
+        x0 = int32(H[0, j] + r)
+        x1 = int32(H[1, j] + r)
+        x2 = int32(H[2, j] + r)
+        x3 = int32(H[3, j] + r)
+        H[0, j] = x0
+        H[1, j] = x1
+        H[2, j] = x2
+        H[3, j] = x3
+        a0 = int32(a0 | int32(x0 ^ int32(-int32(x0 & _ONE))))
+        a1 = int32(a1 | int32(x1 ^ int32(-int32(x1 & _ONE))))
+        a2 = int32(a2 | int32(x2 ^ int32(-int32(x2 & _ONE))))
+        a3 = int32(a3 | int32(x3 ^ int32(-int32(x3 & _ONE))))
+    return a0, a1, a2, a3
+
+
+@njit(inline="always", **JIT)
+def _update4_field(H, rows, d, i, b, m):
+    """Four walkers, B != 0: per walker the AND of the ORs for ``s`` and ``-s``.
+
+    The returned value of a walker is negative iff both ``s`` and ``-s`` have an unstable spin.
+    """
+    p0 = int32(0)
+    p1 = int32(0)
+    p2 = int32(0)
+    p3 = int32(0)
+    m0 = int32(0)
+    m1 = int32(0)
+    m2 = int32(0)
+    m3 = int32(0)
+    for j in range(m):
+        r = rows[d, i, j]
+        x0 = int32(H[0, j] + r)
+        x1 = int32(H[1, j] + r)
+        x2 = int32(H[2, j] + r)
+        x3 = int32(H[3, j] + r)
+        H[0, j] = x0
+        H[1, j] = x1
+        H[2, j] = x2
+        H[3, j] = x3
+        u0 = int32(-int32(x0 & _ONE))
+        u1 = int32(-int32(x1 & _ONE))
+        u2 = int32(-int32(x2 & _ONE))
+        u3 = int32(-int32(x3 & _ONE))
+        p0 = int32(p0 | int32(int32(x0 + b) ^ u0))
+        p1 = int32(p1 | int32(int32(x1 + b) ^ u1))
+        p2 = int32(p2 | int32(int32(x2 + b) ^ u2))
+        p3 = int32(p3 | int32(int32(x3 + b) ^ u3))
+        m0 = int32(m0 | int32(int32(x0 - b) ^ u0))
+        m1 = int32(m1 | int32(int32(x1 - b) ^ u1))
+        m2 = int32(m2 | int32(int32(x2 - b) ^ u2))
+        m3 = int32(m3 | int32(int32(x3 - b) ^ u3))
+    return int32(p0 & m0), int32(p1 & m1), int32(p2 & m2), int32(p3 & m3)
+
+
+@njit(**JIT)
+def _walk1(rows, h0, n, b2, lo, width, hist, counts, heap_E, heap_code):
+    """One Gray-code walker over the ``2**(n-1)`` states with ``s_{n-1} = +1`` (small n)."""
+    h = h0.copy()
+    mask = (int64(1) << n) - 1
+    gray = int64(0)
+    b32 = int32(b2)
+    if _weak_start(h, n, b2):
+        _visit(h, n, gray, mask, b2, lo, width, hist, counts, heap_E, heap_code)
+    for t in range(1, int64(1) << (n - 1)):
+        i = trailing_zeros(t)
+        d = (gray >> i) & 1
+        gray ^= int64(1) << i
+        row = rows[d, i]
+        if b2 == 0:
+            ok = _update_sym(h, row, h.shape[0]) >= 0
+        else:
+            accp, accm = _update_field(h, row, b32, h.shape[0])
+            ok = accp >= 0 or accm >= 0
+        if ok:
+            _visit(h, n, gray, mask, b2, lo, width, hist, counts, heap_E, heap_code)
+
+
+@njit(**JIT)
+def _walk4(rows, h0, n, b2, lo, width, hist, counts, heap_E, heap_code):
+    """Four interleaved Gray-code walkers (n >= 6), one per value of spins n-2 and n-3.
+
+    Walker ``w`` starts from the all-up state with spin ``n-2`` flipped if ``w & 1`` and spin
+    ``n-3`` flipped if ``w & 2``; all four then flip the same spin ``ctz(t)`` of the lower
+    ``n-3`` spins, in the same direction, sharing the coupling row. Their field updates are
+    four independent dependency chains that the core overlaps (a single walker is bound by the
+    latency of store -> load -> add -> store of the fields from one step to the next).
+    """
+    Np = h0.shape[0]
+    H = np.empty((4, Np), dtype=np.int32)
+    mask = (int64(1) << n) - 1
+    base = np.empty(4, dtype=np.int64)
+    for w in range(4):
+        H[w] = h0
+        base[w] = int64(0)
+        if w & 1:
+            base[w] |= int64(1) << (n - 2)
+            for j in range(Np):
+                H[w, j] += rows[0, n - 2, j]
+        if w & 2:
+            base[w] |= int64(1) << (n - 3)
+            for j in range(Np):
+                H[w, j] += rows[0, n - 3, j]
+        if _weak_start(H[w], n, b2):
+            _visit(H[w], n, base[w], mask, b2, lo, width, hist, counts, heap_E, heap_code)
+    b32 = int32(b2)
+    # one specialised loop per (B = 0 or not, lane count): constant trip counts, no
+    # loop-invariant branches inside the hot loop
+    if b2 == 0:
+        if Np == 16:
+            _loop4(H, rows, n, b32, True, 16, base, mask, b2, lo, width, hist, counts, heap_E,
+                   heap_code)
+        elif Np == 32:
+            _loop4(H, rows, n, b32, True, 32, base, mask, b2, lo, width, hist, counts, heap_E,
+                   heap_code)
+        else:
+            _loop4(H, rows, n, b32, True, 48, base, mask, b2, lo, width, hist, counts, heap_E,
+                   heap_code)
+    elif Np == 16:
+        _loop4(H, rows, n, b32, False, 16, base, mask, b2, lo, width, hist, counts, heap_E,
+               heap_code)
+    elif Np == 32:
+        _loop4(H, rows, n, b32, False, 32, base, mask, b2, lo, width, hist, counts, heap_E,
+               heap_code)
+    else:
+        _loop4(H, rows, n, b32, False, 48, base, mask, b2, lo, width, hist, counts, heap_E,
+               heap_code)
+
+
+@njit(inline="always", **JIT)
+def _loop4(H, rows, n, b32, sym, m, base, mask, b2, lo, width, hist, counts, heap_E, heap_code):
+    """The hot loop of :func:`_walk4`, inlined with literal ``sym`` and lane count ``m``."""
+    gray = int64(0)
+    for t in range(1, int64(1) << (n - 3)):
+        i = trailing_zeros(t)
+        d = (gray >> i) & 1
+        gray ^= int64(1) << i
+        if sym:
+            a0, a1, a2, a3 = _update4_sym(H, rows, d, i, m)
+        else:
+            a0, a1, a2, a3 = _update4_field(H, rows, d, i, b32, m)
+        if (a0 & a1 & a2 & a3) >= 0:  # some walker is at a local minimum (rare)
+            if a0 >= 0:
+                _visit(H[0], n, gray | base[0], mask, b2, lo, width, hist, counts, heap_E,
+                       heap_code)
+            if a1 >= 0:
+                _visit(H[1], n, gray | base[1], mask, b2, lo, width, hist, counts, heap_E,
+                       heap_code)
+            if a2 >= 0:
+                _visit(H[2], n, gray | base[2], mask, b2, lo, width, hist, counts, heap_E,
+                       heap_code)
+            if a3 >= 0:
+                _visit(H[3], n, gray | base[3], mask, b2, lo, width, hist, counts, heap_E,
+                       heap_code)
+
+
 @njit(**JIT)
 def enumerate_kernel(rows, h0, n, b2, lo, width, hist, counts, heap_E, heap_code):
     """Visit all ``2**(n-1)`` configurations with ``s_{n-1} = +1`` in Gray-code order.
@@ -187,59 +356,25 @@ def enumerate_kernel(rows, h0, n, b2, lo, width, hist, counts, heap_E, heap_code
     ``hist`` (strictly stable energies per spin in bins ``[lo + k width, lo + (k+1) width)``),
     ``counts = [n_stable, n_marginal, below, above, n_minima_kept]`` and the sorted lists
     ``heap_E``/``heap_code`` of the lowest local minima (energy in units EPS, code: bit i set iff
-    ``s_i = -1``).
+    ``s_i = -1``). Four interleaved walkers for ``n >= 6`` (:func:`_walk4`), one below.
     """
-    Np = h0.shape[0]
-    h = h0.copy()
-    mask = (int64(1) << n) - 1
-    gray = int64(0)
-    b32 = int32(b2)
-    if _weak_start(h, n, b2):  # the all-up start configuration (or its reverse)
-        _visit(h, n, gray, mask, b2, lo, width, hist, counts, heap_E, heap_code)
-    steps = int64(1) << (n - 1)
-    if b2 == 0:
-        for t in range(1, steps):
-            i = trailing_zeros(t)
-            d = (gray >> i) & 1
-            gray ^= int64(1) << i
-            row = rows[d, i]
-            if Np == 16:
-                acc = _update_sym(h, row, 16)
-            elif Np == 32:
-                acc = _update_sym(h, row, 32)
-            elif Np == 48:
-                acc = _update_sym(h, row, 48)
-            else:
-                acc = _update_sym(h, row, Np)
-            if acc >= 0:
-                _visit(h, n, gray, mask, b2, lo, width, hist, counts, heap_E, heap_code)
+    if n >= 6:
+        _walk4(rows, h0, n, b2, lo, width, hist, counts, heap_E, heap_code)
     else:
-        for t in range(1, steps):
-            i = trailing_zeros(t)
-            d = (gray >> i) & 1
-            gray ^= int64(1) << i
-            row = rows[d, i]
-            if Np == 16:
-                accp, accm = _update_field(h, row, b32, 16)
-            elif Np == 32:
-                accp, accm = _update_field(h, row, b32, 32)
-            elif Np == 48:
-                accp, accm = _update_field(h, row, b32, 48)
-            else:
-                accp, accm = _update_field(h, row, b32, Np)
-            if accp >= 0 or accm >= 0:
-                _visit(h, n, gray, mask, b2, lo, width, hist, counts, heap_E, heap_code)
+        _walk1(rows, h0, n, b2, lo, width, hist, counts, heap_E, heap_code)
 
 
 @njit(**JIT)
 def _weak_start(h, n, b2):
-    """Whether the all-up state or its reverse is a local minimum."""
+    """Whether the configuration held by the fields ``h`` or its reverse is a local minimum."""
     okp = True
     okm = True
     for j in range(n):
-        if h[j] + b2 < 0:
+        hj = int64(h[j])
+        u = -(hj & 1)
+        if (hj + b2) ^ u < 0:
             okp = False
-        if h[j] - b2 < 0:
+        if (hj - b2) ^ u < 0:
             okm = False
     return okp or okm
 
