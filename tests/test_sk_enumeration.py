@@ -225,3 +225,21 @@ def test_ladder_mapping_is_geometric() -> None:
     s = SKSettings(method="search", temperatures={"min": 0.2, "max": 1.6, "num": 4})
     assert s.temperatures == pytest.approx((0.2, 0.4, 0.8, 1.6))
     assert s.max_n == 1024 and SKSettings().max_n == 30
+
+
+def test_shipped_configs_are_valid() -> None:
+    from pathlib import Path
+
+    from statmech.config import load_config
+    from statmech.grid import Grid
+
+    root = Path(__file__).resolve().parent.parent / "configs"
+    quick = load_config(root / "sk-counting-quick.yaml")
+    assert quick.axes["N"].tolist() == list(range(8, 21, 2)) and quick.replicas >= 200
+    full = load_config(root / "sk-counting.yaml")
+    assert full.axes["N"].tolist() == list(range(8, 29, 2)) and full.replicas >= 200
+    grid = Grid(quick.axes, quick.fixed, quick.replicas)
+    assert sum(quick.model.cost(grid.point(u[0]), quick.settings) for u in grid.units()) < 60
+    overlaps = load_config(root / "sk-overlaps.yaml")
+    temps = overlaps.settings.temperatures
+    assert overlaps.model.name == "sk-overlap" and min(temps) < 0.5 and max(temps) > 1.5

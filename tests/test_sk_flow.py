@@ -83,3 +83,39 @@ def test_figures_of_the_store(quick_store: Path, tmp_path: Path) -> None:
     paths = write_figures(open_dataset(quick_store), tmp_path / "plots")
     assert {p.stem for p in paths} == {"e0_finite_size", "complexity", "stable_energy_density"}
     assert all(p.stat().st_size > 10_000 for p in paths)
+
+
+def test_search_sweep_agrees_with_enumeration_sample_by_sample(
+    tmp_path: Path, prefect_server: str
+) -> None:
+    """method: search through the flow; same seed -> same couplings as the enumeration."""
+    from flows.sweep import run_sweep
+
+    text = f"""
+model: sk
+axes: {{N: [12, 18]}}
+fixed: {{B: 0.2}}
+settings: {{method: search, max_n: 32, runs: 3, agree: 3, sweeps: 300, quenches: 200,
+           temperatures: {{min: 0.2, max: 1.6, num: 12}}}}
+replicas: 6
+seed: 99
+store: {tmp_path / "search.zarr"}
+"""
+    summary = run_sweep(parse_config(text), workers=2)
+    assert summary["missing"] == 0
+    ds = an.load_store(tmp_path / "search.zarr")
+    assert ds["run_e0"].dims == ("N", "sample", "run") and ds.sizes["T"] == 12
+    assert "basin" in ds["quench_chao1"].attrs["caveat"]
+    p, err = an.success_rate(ds)
+    assert np.all(p.values == 1.0)
+    exact = SK()
+    settings = parse_config(text.replace("method: search", "method: enumeration")).settings
+    for i, n in enumerate(ds["N"].values):
+        point = {"N": int(n), "B": 0.2}
+        for s in range(6):
+            ref = exact.run(point, settings, unit_seed(99, "sk", point, s))
+            assert ds["e0"].values[i, s] == ref["e0"]
+            assert np.array_equal(ds["ground_state"].values[i, s], ref["ground_state"])
+            assert ds["quench_distinct"].values[i, s] <= ref["n_stable"] + ref["n_marginal"]
+    figs = write_figures(ds, tmp_path / "plots")
+    assert {f.stem for f in figs} == {"e0_finite_size", "search_success"}

@@ -122,6 +122,10 @@ def test_energy_overlap_identity_on_the_disorder_average() -> None:
         assert np.all(qea["rms"].values > 0) and np.all(qea["peak"].values <= 1)
         if B == 0.0:  # P(q) symmetric at B = 0
             assert np.allclose(P, P[::-1], atol=6 * err.max())
+    from statmech.plots import sk as plots
+
+    figs = plots.figures(ds)
+    assert set(figs) == {"overlap_distribution", "binder_q2_qea"}
 
 
 def test_binder_ratio_of_gaussian_overlaps_is_zero() -> None:
