@@ -106,7 +106,7 @@ store: {tmp_path / "search.zarr"}
     ds = an.load_store(tmp_path / "search.zarr")
     assert ds["run_e0"].dims == ("N", "sample", "run") and ds.sizes["T"] == 12
     assert "basin" in ds["quench_chao1"].attrs["caveat"]
-    p, err = an.success_rate(ds)
+    p, _ = an.success_rate(ds)
     assert np.all(p.values == 1.0)
     exact = SK()
     settings = parse_config(text.replace("method: search", "method: enumeration")).settings
