@@ -18,6 +18,7 @@ SUITES = {
     "refine": "benchmarks.refine",
     "dynamics": "benchmarks.dynamics",
     "hopfield": "benchmarks.hopfield",
+    "sk": "benchmarks.sk",
     "peers": "benchmarks.peers",
 }
 

@@ -22,8 +22,11 @@ from statmech.models.base import Model
 def _registry() -> dict[str, type[Model]]:
     from statmech.models.hopfield import Hopfield
     from statmech.models.ising import Ising1D, Ising2D
+    from statmech.models.sk import SK, SKOverlap
 
-    models: dict[str, type[Model]] = {m.name: m for m in (Ising2D, Ising1D, Hopfield)}
+    models: dict[str, type[Model]] = {
+        m.name: m for m in (Ising2D, Ising1D, Hopfield, SK, SKOverlap)
+    }
     for ep in metadata.entry_points(group="statmech.models"):
         models.setdefault(ep.name, ep.load())
     for item in filter(None, os.environ.get("STATMECH_MODELS", "").split(",")):

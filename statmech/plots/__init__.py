@@ -24,6 +24,8 @@ FIGURES: dict[str, str] = {
     "ising2d": "ising",
     "ising1d": "ising",
     "hopfield": "hopfield",
+    "sk": "sk",
+    "sk-overlap": "sk",
 }
 
 
