@@ -50,6 +50,7 @@ ESTIMATES: dict[str, str] = {
     "ising2d": "statmech.analysis.ising:report",
     "ising1d": "statmech.analysis.ising:report",
     "hopfield": "statmech.analysis.hopfield:report",
+    "sk": "statmech.analysis.sk:report",
 }
 
 

@@ -365,3 +365,29 @@ def energy_overlap_check(ds: xr.Dataset) -> xr.Dataset:
     delta = x.mean(SAMPLE)
     err = x.std(SAMPLE, ddof=1) / np.sqrt(n)
     return xr.Dataset({"delta": delta, "err": err, "z": delta / err}).compute()
+
+
+def report(ds: xr.Dataset):  # type: ignore[no-untyped-def]
+    """Estimate rows for :mod:`statmech.report`: e_inf and the complexities vs theory."""
+    from statmech.report import Row
+
+    rows: list = []
+    if ds.attrs.get("model") != "sk" or "N" not in ds.dims or ds.sizes["N"] < 3:
+        return rows, {}
+    for fit in extrapolate_e0(ds):
+        where = ", ".join(f"{k}={v:g}" for k, v in fit.selection.items())
+        rows.append(Row("e_inf" + "".join(f"_{k}{v:g}" for k, v in fit.selection.items()),
+                        f"e0(N -> inf) from [e0] = e_inf + A N^-2/3 {where}".strip(),
+                        fit.e_inf, fit.e_inf_err, theory.PARISI_E0_PRECISE, "Parisi",
+                        f"N = {fit.sizes.min()}..{fit.sizes.max()}"))
+    if "n_stable" in ds:
+        for kind in ("annealed", "quenched"):
+            for fit in extrapolate_complexity(ds, kind):
+                if fit.selection.get("B", 0.0) != 0.0:
+                    continue
+                rows.append(Row(f"complexity_{kind}", f"{kind} complexity, fit a + c/N",
+                                fit.alpha, fit.alpha_err, theory.annealed_complexity()[0],
+                                "Tanaka-Edwards / Bray-Moore (annealed, B = 0)",
+                                "quenched and annealed agree to leading order"
+                                if kind == "quenched" else ""))
+    return rows, {}
