@@ -45,14 +45,16 @@ def prefect_api() -> Iterator[str]:
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
-            yield server.api_url
-            _drain_prefect_workers()
+            try:
+                yield server.api_url
+            finally:
+                drain_prefect_workers()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
         server.stop()
 
 
-def _drain_prefect_workers() -> None:
+def drain_prefect_workers() -> None:
     """Send Prefect's queued events and logs before the temporary server goes away."""
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker

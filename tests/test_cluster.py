@@ -19,6 +19,7 @@ import pytest
 import xarray as xr
 
 from flows.sweep import run_sweep
+from statmech.cluster import drain_prefect_workers
 from statmech.config import parse_config
 from statmech.store import Store
 
@@ -113,7 +114,10 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     os.environ.update({k: topo.env[k] for k in old})
     try:
         with temporary_settings(updates={PREFECT_API_URL: topo.api}):
-            yield topo
+            try:
+                yield topo
+            finally:  # send queued events while the server is still up
+                drain_prefect_workers()
     finally:
         topo.stop()
         for k, v in old.items():

@@ -93,10 +93,14 @@ def test_killed_run_resumes_and_matches(tmp_path: Path, undisturbed: Path) -> No
     proc = subprocess.Popen([sys.executable, "-m", "statmech", "sweep", str(config),
                              "--workers", "2"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
+    def done() -> int:
+        try:
+            return int(Store(store).done_mask().sum())
+        except (FileNotFoundError, KeyError, ValueError):  # the store is being created
+            return 0
+
     deadline = time.time() + 180
-    while time.time() < deadline:
-        if Store(store).exists() and 2 <= Store(store).done_mask().sum() < 16:
-            break
+    while time.time() < deadline and not 2 <= done() < 16:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)  # the whole run: CLI, server, cluster
     proc.wait()
