@@ -16,7 +16,7 @@ Random acceptance bits, independent for every spin: a mask whose bits are 1 with
 ``p`` comes from comparing, bit-serially from the most significant bit, 64 uniform random
 binary fractions with the binary expansion of ``p`` -- one random 64-bit word per binary digit.
 A bit is decided at the first digit where its random fraction differs from p; bits that need no
-randomness are never in question. The first 12 digits are resolved for the whole sublattice at
+randomness are never in question. The first 12 digits are resolved for a block of rows at
 once (branch-free, vectorised); the rare words with bits still undecided continue alone. The
 acceptance probability is exact to 2^-64. Spins with ``n = 1`` compare their fraction with
 ``p4``, spins with ``n = 0`` with ``p8`` (each spin needs one comparison, so one random word
@@ -52,111 +52,121 @@ FAST_LEVELS = 12
 
 
 @njit(inline="always", **JIT)
-def _acceptance_masks(und4, und8, acc, p4, p8, key, base, nw):
+def _acceptance_masks(und4, und8, acc, p4, p8, key, base, nw, k0, count):
     """``acc[k]``: bits of ``und4[k]`` accepted with probability p4, of ``und8[k]`` with p8.
 
-    Every spin draws one uniform binary fraction u, digit by digit (digit i of word k is random
-    word ``base + i * nw + k``), and is accepted when u < p; a bit is decided at the first digit
+    Works on ``count`` words whose global indices start at ``k0``. Every spin draws one uniform
+    binary fraction u, digit by digit (digit i of global word k is random word
+    ``base + i * nw + k``), and is accepted when u < p; a bit is decided at the first digit
     where u and p differ. ``p4[i]``, ``p8[i]`` are all ones where digit i of p is 1. The first
     FAST_LEVELS digits are resolved branch-free for all words (vectorised), then word by word.
     ``und4`` and ``und8`` are consumed.
     """
-    for k in range(nw):
+    for k in range(count):
         acc[k] = uint64(0)
     for i in range(FAST_LEVELS):
         P4 = p4[i]
         P8 = p8[i]
-        off = base + uint64(i * nw)
-        for k in range(nw):
+        off = base + uint64(i * nw + k0)
+        for k in range(count):
             u = mix64(key + (off + uint64(k)) * GAMMA)
             a4 = und4[k]
             a8 = und8[k]
             acc[k] |= (a4 & ~u & P4) | (a8 & ~u & P8)
             und4[k] = a4 & ~(u ^ P4)
             und8[k] = a8 & ~(u ^ P8)
-    for k in range(nw):
+    for k in range(count):
         a4 = und4[k]
         a8 = und8[k]
         i = FAST_LEVELS
         while (a4 | a8) != uint64(0) and i < 64:
-            u = mix64(key + (base + uint64(i * nw + k)) * GAMMA)
+            u = mix64(key + (base + uint64(i * nw + k0 + k)) * GAMMA)
             acc[k] |= (a4 & ~u & p4[i]) | (a8 & ~u & p8[i])
             a4 &= ~(u ^ p4[i])
             a8 &= ~(u ^ p8[i])
             i += 1
 
 
+#: words per block of rows processed together (the block's work arrays stay in cache)
+BLOCK_WORDS = 128
+
+
 @njit(**JIT)
 def half_sweep_msc(a, o, c, p4, p8, key, ctr, measure, scratch):
     """Metropolis update of colour ``c`` (packed rows ``a``) given the other colour ``o``.
 
-    Three passes over the whole sublattice (its sites are independent given the other colour):
-    neighbour classes, acceptance masks, flips. Returns ``(flips, #up spins of colour c,
-    #anti-aligned bonds)``; the bond count is only accumulated when ``measure`` is true. Uses
-    random words ``ctr ... ctr + 64 * L * Q - 1``. ``scratch`` is a ``(9, L * Q)`` work array.
+    Blocks of rows go through three passes (their sites are independent given the other
+    colour): neighbour classes, acceptance masks, flips. Returns ``(flips, #up spins of
+    colour c, #anti-aligned bonds)``; the bond count is only accumulated when ``measure`` is
+    true. Uses random words ``ctr ... ctr + 64 * L * Q - 1`` (the same numbers whatever the
+    blocking). ``scratch`` is a ``(9, >= BLOCK_WORDS)`` work array (at least Q words).
     """
     L, Q = a.shape
     nw = L * Q
+    rows_per_block = max(1, BLOCK_WORDS // Q)
     xs = scratch[0:4]
     eq0s = scratch[4]
     eq1s = scratch[5]
     und4 = scratch[6]
     und8 = scratch[7]
     acc = scratch[8]
-    for r in range(L):
-        up = o[(r - 1) % L]
-        dn = o[(r + 1) % L]
-        same = o[r]
-        row = a[r]
-        left = (r + c) & 1 == 0  # neighbour j - 1, else j + 1
-        for q in range(Q):
-            s = row[q]
-            w = same[q]
-            if left:
-                prev = same[q - 1] if q > 0 else same[Q - 1]
-                side = (w << uint64(1)) | (prev >> uint64(63))
-            else:
-                nxt = same[q + 1] if q < Q - 1 else same[0]
-                side = (w >> uint64(1)) | (nxt << uint64(63))
-            x1 = s ^ up[q]
-            x2 = s ^ dn[q]
-            x3 = s ^ w
-            x4 = s ^ side
-            s12 = x1 ^ x2
-            c12 = x1 & x2
-            s34 = x3 ^ x4
-            c34 = x3 & x4
-            k = r * Q + q
-            eq0 = ~(x1 | x2 | x3 | x4)
-            eq1 = (s12 ^ s34) & ~(c12 | c34)
-            eq0s[k] = eq0
-            eq1s[k] = eq1
-            und4[k] = eq1
-            und8[k] = eq0
-            xs[0, k] = x1
-            xs[1, k] = x2
-            xs[2, k] = x3
-            xs[3, k] = x4
-    _acceptance_masks(und4, und8, acc, p4, p8, key, uint64(ctr), nw)
-    flat = a.reshape(nw)
     flips = int64(0)
     ups = int64(0)
     anti = int64(0)
-    for k in range(nw):
-        eq0 = eq0s[k]
-        eq1 = eq1s[k]
-        flip = ~(eq0 | eq1) | acc[k]
-        s2 = flat[k] ^ flip
-        flat[k] = s2
-        flips += _popcount(flip)
-        ups += _popcount(s2)
-    if measure:  # anti-aligned bonds of the new spins (the neighbours did not move)
-        for k in range(nw):
+    for r0 in range(0, L, rows_per_block):
+        r1 = min(L, r0 + rows_per_block)
+        for r in range(r0, r1):
+            up = o[(r - 1) % L]
+            dn = o[(r + 1) % L]
+            same = o[r]
+            row = a[r]
+            left = (r + c) & 1 == 0  # neighbour j - 1, else j + 1
+            for q in range(Q):
+                s = row[q]
+                w = same[q]
+                if left:
+                    prev = same[q - 1] if q > 0 else same[Q - 1]
+                    side = (w << uint64(1)) | (prev >> uint64(63))
+                else:
+                    nxt = same[q + 1] if q < Q - 1 else same[0]
+                    side = (w >> uint64(1)) | (nxt << uint64(63))
+                x1 = s ^ up[q]
+                x2 = s ^ dn[q]
+                x3 = s ^ w
+                x4 = s ^ side
+                s12 = x1 ^ x2
+                c12 = x1 & x2
+                s34 = x3 ^ x4
+                c34 = x3 & x4
+                k = (r - r0) * Q + q
+                eq0 = ~(x1 | x2 | x3 | x4)
+                eq1 = (s12 ^ s34) & ~(c12 | c34)
+                eq0s[k] = eq0
+                eq1s[k] = eq1
+                und4[k] = eq1
+                und8[k] = eq0
+                xs[0, k] = x1
+                xs[1, k] = x2
+                xs[2, k] = x3
+                xs[3, k] = x4
+        count = (r1 - r0) * Q
+        _acceptance_masks(und4, und8, acc, p4, p8, key, uint64(ctr), nw, r0 * Q, count)
+        flat = a[r0:r1].reshape(count)
+        for k in range(count):
             eq0 = eq0s[k]
             eq1 = eq1s[k]
             flip = ~(eq0 | eq1) | acc[k]
-            anti += (_popcount(xs[0, k] ^ flip) + _popcount(xs[1, k] ^ flip)
-                     + _popcount(xs[2, k] ^ flip) + _popcount(xs[3, k] ^ flip))
+            s2 = flat[k] ^ flip
+            flat[k] = s2
+            flips += _popcount(flip)
+            ups += _popcount(s2)
+        if measure:  # anti-aligned bonds of the new spins (the neighbours did not move)
+            for k in range(count):
+                eq0 = eq0s[k]
+                eq1 = eq1s[k]
+                flip = ~(eq0 | eq1) | acc[k]
+                anti += (_popcount(xs[0, k] ^ flip) + _popcount(xs[1, k] ^ flip)
+                         + _popcount(xs[2, k] ^ flip) + _popcount(xs[3, k] ^ flip))
     return flips, ups, anti
 
 
@@ -170,7 +180,7 @@ def simulate_msc(a, b, p4, p8, key, n_therm, n_meas, every):
     L, Q = a.shape
     n = 2 * L * Q * 64
     per_half = L * 64 * Q
-    scratch = np.empty((9, L * Q), dtype=np.uint64)
+    scratch = np.empty((9, max(BLOCK_WORDS, Q)), dtype=np.uint64)
     ctr = int64(0)
     for _ in range(n_therm):
         half_sweep_msc(a, b, 0, p4, p8, key, ctr, False, scratch)
