@@ -2,7 +2,8 @@
 
 ALPS's ``spinmc`` runs the 2D Ising model with local Metropolis updates; its throughput is taken
 from two runs of different lengths (the difference removes process start-up and I/O; ALPS checks
-for completion once a second, so each time is good to about a second) and set beside ours. Physics check: ALPS's own energy density at T = 2 against Kaufman's exact value.
+for completion once a second, so each time is good to about a second) and set beside ours.
+Physics check: ALPS's own energy density at T = 2 against Kaufman's exact value.
 """
 
 from __future__ import annotations
