@@ -27,8 +27,12 @@ from statmech.rng import GAMMA, JIT, mix64
 
 
 @njit(**JIT)
-def wolff_cluster(s, thr, key, ctr, stack):
-    """Grow and flip one cluster; returns (cluster size, next counter)."""
+def wolff_cluster(s, thr, key, ctr, stack, stack_c):
+    """Grow and flip one cluster; returns (cluster size, next counter).
+
+    ``stack`` holds flat site indices and ``stack_c`` their columns (so that no integer
+    division is needed to find the neighbours).
+    """
     L = s.shape[0]
     N = L * L
     w = mix64(key + uint64(ctr) * GAMMA)
@@ -38,17 +42,19 @@ def wolff_cluster(s, thr, key, ctr, stack):
     old = flat[seed]
     flat[seed] = -old
     stack[0] = seed
+    stack_c[0] = seed % L
     top = 1
     size = 1
     while top > 0:
         top -= 1
         site = stack[top]
-        r = site // L
-        c = site - r * L
-        up = (r - 1 if r > 0 else L - 1) * L + c
-        dn = (r + 1 if r < L - 1 else 0) * L + c
-        lf = r * L + (c - 1 if c > 0 else L - 1)
-        rt = r * L + (c + 1 if c < L - 1 else 0)
+        c = stack_c[top]
+        up = site - L if site >= L else site + N - L
+        dn = site + L if site < N - L else site + L - N
+        cl = c - 1 if c > 0 else L - 1
+        cr = c + 1 if c < L - 1 else 0
+        lf = site - c + cl
+        rt = site - c + cr
         # two 64-bit words give four 31-bit trial numbers; the additions are branch-free
         # (near Tc both "aligned?" and "accepted?" are coin flips a branch predictor loses)
         w1 = mix64(key + uint64(ctr) * GAMMA)
@@ -57,18 +63,22 @@ def wolff_cluster(s, thr, key, ctr, stack):
         a0 = int32(flat[up] == old) & int32(int32(w1 >> uint64(33)) <= thr)
         flat[up] = flat[up] * int8(1 - 2 * a0)
         stack[top] = up
+        stack_c[top] = c
         top += a0
         a1 = int32(flat[dn] == old) & int32(int32(w1 & uint64(0x7FFFFFFF)) <= thr)
         flat[dn] = flat[dn] * int8(1 - 2 * a1)
         stack[top] = dn
+        stack_c[top] = c
         top += a1
         a2 = int32(flat[lf] == old) & int32(int32(w2 >> uint64(33)) <= thr)
         flat[lf] = flat[lf] * int8(1 - 2 * a2)
         stack[top] = lf
+        stack_c[top] = cl
         top += a2
         a3 = int32(flat[rt] == old) & int32(int32(w2 & uint64(0x7FFFFFFF)) <= thr)
         flat[rt] = flat[rt] * int8(1 - 2 * a3)
         stack[top] = rt
+        stack_c[top] = cr
         top += a3
         size += a0 + a1 + a2 + a3
     return size, ctr
@@ -105,13 +115,14 @@ def simulate_wolff(s, thr, key, n_therm, n_meas, every):
     L = s.shape[0]
     N = L * L
     stack = np.empty(N, dtype=np.int32)
+    stack_c = np.empty(N, dtype=np.int32)
     ctr = int64(0)
     n_sizes = int64(0)
     sum_sizes = int64(0)
     for t in range(n_therm):
         flipped = 0
         while flipped < N:
-            size, ctr = wolff_cluster(s, thr, key, ctr, stack)
+            size, ctr = wolff_cluster(s, thr, key, ctr, stack, stack_c)
             flipped += size
             if 2 * t >= n_therm:  # second half: equilibrated cluster sizes
                 n_sizes += 1
@@ -127,7 +138,7 @@ def simulate_wolff(s, thr, key, n_therm, n_meas, every):
         n_c = int64(0)
         sum_c = int64(0)
         for _ in range(every * k):
-            size, ctr = wolff_cluster(s, thr, key, ctr, stack)
+            size, ctr = wolff_cluster(s, thr, key, ctr, stack, stack_c)
             n_c += 1
             sum_c += size
         clusters += n_c
