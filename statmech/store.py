@@ -122,11 +122,6 @@ def _bookkeeping_vars() -> tuple[Variable, ...]:
     )
 
 
-def _unit_name(unit: Unit) -> str:
-    idx, rep = unit
-    return "_".join(map(str, idx)) + f"__{rep}"
-
-
 class Store:
     """A sweep's zarr store on a (shared) file system."""
 

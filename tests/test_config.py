@@ -137,3 +137,13 @@ def test_cli_rejects_bad_file_before_any_compute(tmp_path: Path) -> None:
     assert "axes.L[1]" in proc.stderr and "seed" in proc.stderr
     assert "2 problems" in proc.stderr
     assert not store.exists()
+
+
+def test_every_shipped_config_is_valid() -> None:
+    configs = sorted((Path(__file__).resolve().parent.parent / "configs").glob("*.yaml"))
+    assert len(configs) >= 10
+    for path in configs:
+        sweep = parse_config(path.read_text(), source=str(path))
+        assert sweep.model.cost(  # every config has a finite cost estimate
+            {**sweep.fixed, **{k: v[0].item() for k, v in sweep.axes.items()}},
+            sweep.settings) > 0
