@@ -46,8 +46,8 @@ def _batch_name(plan: Plan, batch: list[tuple[tuple[int, ...], int]], i: int) ->
 
 
 @flow(name="statmech-sweep", log_prints=True, persist_result=False)
-def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int = 1,
-               label: str = "sweep") -> dict[str, Any]:
+def sweep_flow(config_text: str, store: str, extend: bool = False,
+               workers: int = 1) -> dict[str, Any]:
     """Run every missing unit of a sweep; returns a summary of what was done."""
     sweep = parse_config(config_text).with_overrides(store=store)
     plan = prepare(sweep, extend=extend, workers=workers)
@@ -135,5 +135,5 @@ def run_sweep(
         n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
         runner = DaskTaskRunner(address=client.scheduler.address)
         return sweep_flow.with_options(task_runner=runner, flow_run_name=f"{sweep.name}")(
-            sweep.text, sweep.store, extend, n_workers, sweep.name
+            sweep.text, sweep.store, extend, n_workers
         )
