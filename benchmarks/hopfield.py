@@ -31,6 +31,7 @@ from statmech.models.hopfield_kernels import (
     sequential,
     synchronous,
 )
+from statmech.seeding import kernel_key
 from statmech.theory.hopfield import p_error_crosstalk, p_error_exact
 
 ALPHA = 0.138
@@ -72,7 +73,7 @@ def _reference_async(NJ, s, key, max_sweeps):  # pragma: no cover - benchmark ba
 def _networks(N: int, samples: int, seed: int) -> list[np.ndarray]:
     p = n_patterns(N, ALPHA)
     ss = np.random.SeedSequence(seed).spawn(samples)
-    return [make_patterns(c.generate_state(1, np.uint64)[0], N, p) for c in ss]
+    return [make_patterns(kernel_key(c), N, p) for c in ss]
 
 
 def _run_ours(nets: list[np.ndarray], trials: int, sync: bool) -> dict:

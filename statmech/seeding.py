@@ -48,6 +48,6 @@ def unit_seed(
     return np.random.SeedSequence(entropy=int(seed), spawn_key=(*words, int(replica)))
 
 
-def kernel_key(ss: np.random.SeedSequence, n: int = 1) -> np.ndarray:
-    """``n`` 64-bit keys for the counter-based generators of the numba kernels."""
-    return ss.generate_state(n, dtype=np.uint64)
+def kernel_key(ss: np.random.SeedSequence) -> np.uint64:
+    """The 64-bit key of a kernel's counter-based generator (:mod:`statmech.rng`)."""
+    return ss.generate_state(1, dtype=np.uint64)[0]

@@ -15,7 +15,7 @@ import xarray as xr
 
 from statmech.analysis import sk as an
 from statmech.models.sk import SKOverlap, SKOverlapSettings
-from statmech.seeding import unit_seed
+from statmech.seeding import kernel_key, unit_seed
 from statmech.stats import binning
 from statmech.theory import sk as theory
 
@@ -69,7 +69,7 @@ def test_overlap_histogram_against_exact_distribution() -> None:
     from statmech.models.sk_kernels import EPS
     from statmech.models.sk_mc import mc_couplings, pt_overlap
 
-    key_a, key_b = (c.generate_state(1, dtype=np.uint64)[0]
+    key_a, key_b = (kernel_key(c)
                     for c in unit_seed(5, "sk-overlap", point, 0).spawn(2)[1].spawn(2))
     Q, _, _, _, _ = pt_overlap(mc_couplings(jq, bq), bq, np.array([EPS / T]), key_a, key_b,
                                2000, settings.n_measurements, 2, False)

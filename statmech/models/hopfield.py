@@ -47,6 +47,7 @@ from statmech.models.hopfield_kernels import (
     sequential,
     synchronous,
 )
+from statmech.seeding import kernel_key
 
 CONVENTIONS = (
     "k_B = 1; T is the temperature in units of the Hebbian coupling scale; p = round(alpha N) "
@@ -260,7 +261,7 @@ class Hopfield(Model):
         p = n_patterns(N, alpha)
         n_trials = settings.trials
         children = seed.spawn(1 + n_trials)
-        xi = make_patterns(children[0].generate_state(1, np.uint64)[0], N, p)
+        xi = make_patterns(kernel_key(children[0]), N, p)
         k = n_flipped(N, noise)
         out = {v.name: np.zeros(n_trials, dtype=v.dtype) for v in VARIABLES if v.dims}
         for t in range(n_trials):

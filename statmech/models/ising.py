@@ -26,6 +26,7 @@ from statmech.models.ising_kernels import flip_thresholds, simulate_1d, simulate
 from statmech.models.msc_kernels import pack, probability_masks, simulate_msc
 from statmech.models.wolff_kernels import simulate_wolff
 from statmech.rng import threshold31
+from statmech.seeding import kernel_key
 from statmech.stats import N_BLOCKS, binning, jackknife, tau_int
 from statmech.theory.ising import TC_2D
 
@@ -268,7 +269,7 @@ class Ising2D(_Ising):
         if algorithm == "metropolis-msc":
             return self._run_msc(a, b, T, settings, kernel_ss)
         thr = flip_thresholds(T, B, 4, algorithm)
-        key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
+        key = kernel_key(kernel_ss)
         n_meas = settings.n_measurements
         simulate = simulate_2d
         if settings.backend != "cpu":
@@ -299,7 +300,7 @@ class Ising2D(_Ising):
         L = spins.shape[0]
         n = L * L
         thr = threshold31(-np.expm1(-2.0 / T))  # bond probability 1 - exp(-2/T)
-        key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
+        key = kernel_key(kernel_ss)
         bonds, mags, m2c, _clusters, k = simulate_wolff(
             spins, thr, key, settings.thermalization, settings.n_measurements, settings.every)
         out = observables(bonds, mags, n, T, 0.0, 0, 1, settings.every)
@@ -314,7 +315,7 @@ class Ising2D(_Ising):
                  kernel_ss: np.random.SeedSequence) -> dict[str, np.ndarray]:
         L = a.shape[0]
         pa, pb = pack(a), pack(b)
-        key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
+        key = kernel_key(kernel_ss)
         bonds, mags, acc = simulate_msc(
             pa, pb, probability_masks(np.exp(-4.0 / T)), probability_masks(np.exp(-8.0 / T)),
             key, settings.thermalization, settings.n_measurements, settings.every)
@@ -375,7 +376,7 @@ class Ising1D(_Ising):
         init_ss, kernel_ss = seed.spawn(2)
         spins = self._initial(N, settings, init_ss, B)
         thr = flip_thresholds(T, B, 2, settings.algorithm)
-        key = kernel_ss.generate_state(1, dtype=np.uint64)[0]
+        key = kernel_key(kernel_ss)
         n_meas = settings.n_measurements
         bonds, mags, acc = simulate_1d(
             spins, thr, key, settings.thermalization, n_meas, settings.every

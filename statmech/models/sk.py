@@ -44,6 +44,7 @@ from statmech.models.sk_kernels import (
     field_units,
 )
 from statmech.models.sk_mc import mc_couplings, pt_ground_state, pt_overlap, quench_kernel
+from statmech.seeding import kernel_key
 from statmech.stats import N_BLOCKS, binning, tau_int
 
 CONVENTIONS = (
@@ -446,7 +447,7 @@ class SK(_SKBase):
         J2 = mc_couplings(jq, bq)
         temps = np.asarray(settings.temperatures, dtype=np.float64)
         betas = EPS / temps
-        keys = [c.generate_state(1, dtype=np.uint64)[0]
+        keys = [kernel_key(c)
                 for c in kernel_ss.spawn(settings.runs + 1)]
         n_T = temps.size
         run_E = np.empty(settings.runs, dtype=np.int64)
@@ -584,7 +585,7 @@ class SKOverlap(_SKBase):
         jq, bq, kernel_ss = self.streams(point, seed)
         J2 = mc_couplings(jq, bq)
         temps = np.asarray(settings.temperatures, dtype=np.float64)
-        key_a, key_b = (c.generate_state(1, dtype=np.uint64)[0] for c in kernel_ss.spawn(2))
+        key_a, key_b = (kernel_key(c) for c in kernel_ss.spawn(2))
         Q, En, Mg, flips, swaps = pt_overlap(
             J2, bq, EPS / temps, key_a, key_b, settings.thermalization,
             settings.n_measurements, settings.every, settings.algorithm == "pt",
