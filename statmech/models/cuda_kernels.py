@@ -1,12 +1,27 @@
-"""numba.cuda checkerboard kernel of the 2D Ising model: the same Markov chain as the CPU kernel.
+"""numba.cuda checkerboard kernels of the 2D Ising model: the same Markov chain as the CPU kernel.
 
 Same layout, same update rule and the same random numbers as
 :func:`statmech.models.ising_kernels.simulate_2d`: site ``j`` of a row takes the high 31 bits
 of random word ``j`` of its row if ``j < ceil(H/2)``, else the low 31 bits of word
 ``j - ceil(H/2)``. Spins, thresholds and measured sums are integers, so a GPU run is bitwise
 identical to a CPU run of the same unit -- ``backend: auto`` stays reproducible whatever mix of
-workers computes a sweep. One thread updates one site; the bond sum and the magnetisation are
-reduced with integer atomics.
+workers computes a sweep.
+
+Two kernels, chosen by the lattice size:
+
+* ``L % 16 == 0`` (:func:`_sweep_packed`): the int8 spins are moved as 32-bit words, four
+  spins per word. A thread draws four random words and updates the eight sites that use them
+  (four consecutive sites in each half of its row, each group one aligned word). The numbers of
+  down neighbours of the four sites are summed in one word (SWAR: bit 7 of each byte is the
+  sign of that spin); the side neighbour is the same word shifted by one byte.
+* any other even ``L`` (:func:`_sweep_pairs`): a thread draws one random word and updates the
+  two sites that use it.
+
+Measurements stay on the device: each block reduces its sums of flips, ``s`` and ``s S`` in
+shared memory and adds them to per-lattice int64 totals with one atomic each; the host reads
+them once at the end. Several independent lattices of the same size (``n`` replicas or points,
+each with its own key and thresholds) run in one launch (grid axis y), which is what keeps small
+lattices from being capped by the launch cost.
 
 Without a GPU the kernels run in numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, set
 before numba.cuda is imported), which is how the test suite covers them.
@@ -23,7 +38,13 @@ from statmech.rng import GAMMA
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-THREADS = (8, 32)
+#: threads per block (a power of two: the block reduction halves it); the simulator runs a
+#: Python thread per CUDA thread, so there small blocks keep tests fast and span several blocks
+BLOCK = 16 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else 128
+#: lattices with ``L % PACK == 0`` use the packed kernel
+PACK = 16
+_LOW31 = uint64(0x7FFFFFFF)
+_BYTE_SIGNS = 0x01010101
 
 
 def gpu_available() -> bool:
@@ -37,78 +58,210 @@ def gpu_available() -> bool:
 
 
 @cuda.jit(device=True, inline=True)
-def _mix64(z):
+def _rand_word(key, n):
+    """Random word ``n`` of stream ``key`` (SplitMix64, as :func:`statmech.rng.draw64`)."""
+    z = key + uint64(n) * GAMMA
     z = (z ^ (z >> uint64(30))) * _M1
     z = (z ^ (z >> uint64(27))) * _M2
     return z ^ (z >> uint64(31))
 
 
+@cuda.jit(device=True, inline=True)
+def _flip(s, S, rnd, thr):
+    """1 if spin ``s`` with neighbour sum ``S`` flips for the 31-bit number ``rnd``, else 0."""
+    idx = ((s * S + 4) >> 1) + 5 * int32(s > 0)
+    return int32(rnd <= thr[idx])
+
+
+@cuda.jit(device=True, inline=True)
+def _load_thresholds(thr, lat, tid, sthr):
+    if tid < 10:
+        sthr[tid] = thr[lat, tid]
+    cuda.syncthreads()
+
+
+@cuda.jit(device=True, inline=True)
+def _add_block_sums(sh, tid, flips, ms, bs, acc, obs, lat, t, c):
+    """Reduce the block's sums in shared memory; thread 0 adds them to the lattice's totals."""
+    sh[0, tid] = flips
+    sh[1, tid] = ms
+    sh[2, tid] = bs
+    cuda.syncthreads()
+    step = BLOCK // 2
+    while step > 0:
+        if tid < step:
+            sh[0, tid] += sh[0, tid + step]
+            sh[1, tid] += sh[1, tid + step]
+            sh[2, tid] += sh[2, tid + step]
+        cuda.syncthreads()
+        step //= 2
+    if tid == 0:
+        cuda.atomic.add(acc, lat, int64(sh[0, 0]))
+        if t >= 0:
+            cuda.atomic.add(obs, (lat, t, 1), int64(sh[1, 0]))
+            if c == 1:
+                cuda.atomic.add(obs, (lat, t, 0), int64(sh[2, 0]))
+
+
 @cuda.jit
-def _half_sweep(a, o, c, thr, key, ctr, sums, measure):
-    """One colour: thread (r, j) updates site j of row r; sums = [flips, sum s, sum s S]."""
-    r, j = cuda.grid(2)
-    L = a.shape[0]
-    H = a.shape[1]
-    if r >= L or j >= H:
-        return
+def _sweep_pairs(a, o, c, thr, keys, ctr, acc, obs, t, measure):
+    """Colour ``c`` of lattice ``blockIdx.y``: thread = one random word = sites ``j, j + h2``.
+
+    ``a``, ``o``: int8 ``(n, L, H)``. With ``measure`` the flips are added to ``acc[lat]``
+    and, for ``t >= 0``, ``sum s`` to ``obs[lat, t, 1]`` and (colour 1) ``sum s S`` to
+    ``obs[lat, t, 0]``.
+    """
+    lat = cuda.blockIdx.y
+    tid = cuda.threadIdx.x
+    sthr = cuda.shared.array(10, int32)
+    _load_thresholds(thr, lat, tid, sthr)
+    L = a.shape[1]
+    H = a.shape[2]
     h2 = (H + 1) // 2
-    up = o[(r - 1 + L) % L, j]
-    dn = o[(r + 1) % L, j]
-    same = o[r, j]
-    if (r + c) & 1 == 0:
-        side = o[r, (j - 1 + H) % H]
-    else:
-        side = o[r, (j + 1) % H]
-    S = int32(up) + int32(dn) + int32(same) + int32(side)
-    word = j if j < h2 else j - h2
-    w = _mix64(uint64(key) + uint64(ctr + r * h2 + word) * GAMMA)
-    if j < h2:
-        rnd = int32(w >> uint64(33))
-    else:
-        rnd = int32(w & uint64(0x7FFFFFFF))
-    s = int32(a[r, j])
-    k = s * S
-    idx = ((k + 4) >> 1) + 5 * int32(s > 0)
-    n = s - 2 * s * int32(rnd <= thr[idx])
-    a[r, j] = n
+    g = cuda.blockIdx.x * BLOCK + tid
+    flips = int32(0)
+    ms = int32(0)
+    bs = int32(0)
+    if g < L * h2:
+        r = g // h2
+        word = g - r * h2
+        w = _rand_word(keys[lat], ctr + g)
+        up = (r - 1 + L) % L
+        dn = (r + 1) % L
+        for half in range(2):
+            j = word + half * h2
+            if j < H:
+                if (r + c) & 1 == 0:
+                    side = o[lat, r, (j - 1 + H) % H]
+                else:
+                    side = o[lat, r, (j + 1) % H]
+                S = int32(o[lat, up, j]) + int32(o[lat, dn, j]) + int32(o[lat, r, j]) + int32(side)
+                rnd = int32(w >> uint64(33)) if half == 0 else int32(w & _LOW31)
+                s = int32(a[lat, r, j])
+                f = _flip(s, S, rnd, sthr)
+                n = s - 2 * s * f
+                a[lat, r, j] = n
+                flips += f
+                ms += n
+                bs += n * S
     if measure:
-        if n != s:
-            cuda.atomic.add(sums, 0, int64(1))
-        cuda.atomic.add(sums, 1, int64(n))
-        cuda.atomic.add(sums, 2, int64(n * S))
+        sh = cuda.shared.array((3, BLOCK), int32)
+        _add_block_sums(sh, tid, flips, ms, bs, acc, obs, lat, t, c)
+
+
+@cuda.jit(device=True, inline=True)
+def _downs(x):
+    """Per byte of a word of four int8 spins: 1 where the spin is -1 (its sign bit), else 0."""
+    return (x >> 7) & _BYTE_SIGNS
+
+
+@cuda.jit
+def _sweep_packed(a, o, c, thr, keys, ctr, acc, obs, t, measure):
+    """Colour ``c`` of lattice ``blockIdx.y`` with four int8 spins per uint32 word.
+
+    ``a``, ``o``: uint32 ``(n, L, W)`` views of the int8 arrays, ``W = H / 4`` (``L % 16 == 0``,
+    so each half row is ``W / 2`` whole words). Thread ``(r, w)`` updates words ``w`` and
+    ``w + W/2`` of row ``r`` with random words ``4 w .. 4 w + 3`` of the row; otherwise as
+    :func:`_sweep_pairs`.
+    """
+    lat = cuda.blockIdx.y
+    tid = cuda.threadIdx.x
+    sthr = cuda.shared.array(10, int32)
+    _load_thresholds(thr, lat, tid, sthr)
+    L = a.shape[1]
+    W = a.shape[2]
+    W2 = W // 2
+    g = cuda.blockIdx.x * BLOCK + tid
+    flips = int32(0)
+    ms = int32(0)
+    bs = int32(0)
+    if g < L * W2:
+        r = g // W2
+        w = g - r * W2
+        key = keys[lat]
+        first = ctr + r * (2 * W) + 4 * w
+        rw = cuda.local.array(4, uint64)
+        for i in range(4):
+            rw[i] = _rand_word(key, first + i)
+        up = (r - 1 + L) % L
+        dn = (r + 1) % L
+        for half in range(2):
+            q = w + half * W2
+            same = int64(o[lat, r, q])
+            if (r + c) & 1 == 0:  # side neighbour j - 1: byte i takes byte i - 1
+                side = ((same << 8) | (int64(o[lat, r, (q - 1 + W) % W]) >> 24)) & 0xFFFFFFFF
+            else:  # side neighbour j + 1: byte i takes byte i + 1
+                side = ((same >> 8) | (int64(o[lat, r, (q + 1) % W]) << 24)) & 0xFFFFFFFF
+            nd = (_downs(int64(o[lat, up, q])) + _downs(int64(o[lat, dn, q]))
+                  + _downs(same) + _downs(side))
+            sd = _downs(int64(a[lat, r, q]))
+            new = int64(0)
+            for i in range(4):
+                S = 4 - 2 * int32((nd >> (8 * i)) & 0xFF)
+                s = 1 - 2 * int32((sd >> (8 * i)) & 1)
+                if half == 0:
+                    rnd = int32(rw[i] >> uint64(33))
+                else:
+                    rnd = int32(rw[i] & _LOW31)
+                f = _flip(s, S, rnd, sthr)
+                n = s - 2 * s * f
+                new |= int64(n & 0xFF) << (8 * i)
+                flips += f
+                ms += n
+                bs += n * S
+            a[lat, r, q] = new
+    if measure:
+        sh = cuda.shared.array((3, BLOCK), int32)
+        _add_block_sums(sh, tid, flips, ms, bs, acc, obs, lat, t, c)
+
+
+def simulate_2d_cuda_many(
+    a: np.ndarray, b: np.ndarray, thr: np.ndarray, keys: np.ndarray,
+    n_therm: int, n_meas: int, every: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``n`` independent lattices of one size in one set of launches.
+
+    ``a``, ``b``: int8 ``(n, L, L/2)`` checkerboard arrays (updated in place); ``thr``:
+    ``(n, 10)`` thresholds of :func:`statmech.models.ising_kernels.flip_thresholds`;
+    ``keys``: ``n`` uint64 stream keys. Returns ``bonds``, ``mags`` (int64 ``(n, n_meas)``) and
+    ``accepted`` (int64 ``(n,)``): lattice ``i`` gets exactly what
+    :func:`statmech.models.ising_kernels.simulate_2d` returns for ``a[i], b[i], thr[i], keys[i]``.
+    """
+    n, L, H = a.shape
+    per_half = L * ((H + 1) // 2)
+    packed = L % PACK == 0
+    a_host, b_host = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    if packed:
+        d_a, d_b = cuda.to_device(a_host.view(np.uint32)), cuda.to_device(b_host.view(np.uint32))
+        kernel, work = _sweep_packed, L * (H // 8)
+    else:
+        d_a, d_b = cuda.to_device(a_host), cuda.to_device(b_host)
+        kernel, work = _sweep_pairs, per_half
+    launch = kernel[((work + BLOCK - 1) // BLOCK, n), BLOCK]
+    d_thr = cuda.to_device(np.ascontiguousarray(thr, dtype=np.int32))
+    d_keys = cuda.to_device(np.ascontiguousarray(keys, dtype=np.uint64))
+    acc = cuda.to_device(np.zeros(n, dtype=np.int64))
+    obs = cuda.to_device(np.zeros((n, max(n_meas, 1), 2), dtype=np.int64))
+    ctr = 0
+    for step in range(n_therm + n_meas * every):
+        k = step - n_therm
+        t = k // every if k >= 0 and (k + 1) % every == 0 else -1
+        measure = k >= 0
+        launch(d_a, d_b, 0, d_thr, d_keys, ctr, acc, obs, t, measure)
+        launch(d_b, d_a, 1, d_thr, d_keys, ctr + per_half, acc, obs, t, measure)
+        ctr += 2 * per_half
+    a[...] = d_a.copy_to_host().view(np.int8).reshape(a.shape)
+    b[...] = d_b.copy_to_host().view(np.int8).reshape(b.shape)
+    sums = obs.copy_to_host()[:, :n_meas]
+    return sums[..., 0].copy(), sums[..., 1].copy(), acc.copy_to_host()
 
 
 def simulate_2d_cuda(a: np.ndarray, b: np.ndarray, thr: np.ndarray, key: np.uint64,
-                     n_therm: int, n_meas: int, every: int):  # type: ignore[no-untyped-def]
+                     n_therm: int, n_meas: int, every: int,
+                     ) -> tuple[np.ndarray, np.ndarray, int]:
     """GPU twin of :func:`statmech.models.ising_kernels.simulate_2d` (same arguments/results)."""
-    L, H = a.shape
-    per_half = L * ((H + 1) // 2)
-    d_a, d_b = cuda.to_device(a), cuda.to_device(b)
-    d_thr = cuda.to_device(thr)
-    sums = cuda.to_device(np.zeros(3, dtype=np.int64))
-    blocks = ((L + THREADS[0] - 1) // THREADS[0], (H + THREADS[1] - 1) // THREADS[1])
-    ukey = np.uint64(key)
-    ctr = 0
-    for _ in range(n_therm):
-        _half_sweep[blocks, THREADS](d_a, d_b, 0, d_thr, ukey, ctr, sums, False)
-        _half_sweep[blocks, THREADS](d_b, d_a, 1, d_thr, ukey, ctr + per_half, sums, False)
-        ctr += 2 * per_half
-    bonds = np.empty(n_meas, dtype=np.int64)
-    mags = np.empty(n_meas, dtype=np.int64)
-    accepted = 0
-    zero = np.zeros(3, dtype=np.int64)
-    for t in range(n_meas):
-        for _ in range(every):
-            sums.copy_to_device(zero)
-            _half_sweep[blocks, THREADS](d_a, d_b, 0, d_thr, ukey, ctr, sums, True)
-            s0 = sums.copy_to_host()
-            sums.copy_to_device(zero)
-            _half_sweep[blocks, THREADS](d_b, d_a, 1, d_thr, ukey, ctr + per_half, sums, True)
-            s1 = sums.copy_to_host()
-            ctr += 2 * per_half
-            accepted += int(s0[0] + s1[0])
-        bonds[t] = s1[2]
-        mags[t] = s0[1] + s1[1]
-    a[...] = d_a.copy_to_host()
-    b[...] = d_b.copy_to_host()
-    return bonds, mags, accepted
+    a3, b3 = a[None].copy(), b[None].copy()
+    bonds, mags, acc = simulate_2d_cuda_many(
+        a3, b3, thr[None], np.array([key], dtype=np.uint64), n_therm, n_meas, every)
+    a[...], b[...] = a3[0], b3[0]
+    return bonds[0], mags[0], int(acc[0])
