@@ -65,6 +65,18 @@ def model_backends() -> None:
     for name, v in out["cpu"].items():
         assert np.array_equal(v, out["cuda"][name], equal_nan=True), name
         assert np.array_equal(v, out["auto"][name], equal_nan=True), name
+    # units grouped into shared launches (two sizes) = the same units one by one on the CPU
+    points = [{"L": 4, "T": 2.0, "B": 0.0}, {"L": 6, "T": 2.4, "B": 0.0},
+              {"L": 4, "T": 3.0, "B": -0.2}]
+    cuda_settings = IsingSettings(sweeps=64, thermalization=2, backend="cuda")
+    assert model.group_size(cuda_settings) > 1
+    grouped = model.run_many(points, cuda_settings,
+                             [np.random.SeedSequence(10 + i) for i in range(3)])
+    cpu_settings = cuda_settings.model_copy(update={"backend": "cpu"})
+    for i, point in enumerate(points):
+        single = model.run(point, cpu_settings, np.random.SeedSequence(10 + i))
+        for name, v in single.items():
+            assert np.array_equal(v, grouped[i][name], equal_nan=True), (i, name)
 
 
 def main() -> int:

@@ -2,7 +2,8 @@
 
 ``y`` is a deterministic function of the unit's seed; a unit sleeps ``sleep`` seconds first (so
 that processes can be killed mid-sweep), always raises for ``x`` in ``fail_on``, and raises on
-its first attempt only for ``x`` in ``flaky_on`` (marker files in ``marks``). The always-failing
+its first attempt only for ``x`` in ``flaky_on`` (marker files in ``marks``). With ``group > 1``
+the runner hands it units in groups (:meth:`Model.run_many`). The always-failing
 values come from the environment (``FAULTY_FAIL_ON="3,4"``), standing for a code bug that a
 later fix removes without changing the sweep file.
 """
@@ -25,6 +26,7 @@ class FaultySettings(BaseModel):
     sleep: float = 0.0
     flaky_on: tuple[float, ...] = ()
     marks: str = ""
+    group: int = 1
 
 
 class Faulty(Model):
@@ -40,6 +42,10 @@ class Faulty(Model):
     def cost(self, point: Point, settings: BaseModel) -> float:
         assert isinstance(settings, FaultySettings)
         return settings.sleep + 0.001
+
+    def group_size(self, settings: BaseModel) -> int:
+        assert isinstance(settings, FaultySettings)
+        return settings.group
 
     def run(self, point: Point, settings: BaseModel, seed: np.random.SeedSequence):  # type: ignore[no-untyped-def]
         assert isinstance(settings, FaultySettings)

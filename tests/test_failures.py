@@ -52,6 +52,23 @@ def undisturbed(tmp_path_factory: pytest.TempPathFactory, prefect_server: str) -
     return store
 
 
+def test_grouped_units_equal_single_units_and_a_failing_group_is_split(
+        tmp_path: Path, undisturbed: Path) -> None:
+    store = tmp_path / "g.zarr"
+    text = cfg(tmp_path, store).replace('marks: "', 'group: 3, marks: "')
+    os.environ["FAULTY_FAIL_ON"] = "3"  # fails the groups holding x = 3: their units run alone
+    try:
+        summary = run_sweep(parse_config(text), workers=2)
+    finally:
+        del os.environ["FAULTY_FAIL_ON"]
+    assert summary["missing"] == 2 and summary["failed"] == 2
+    assert len(Store(store).errors()) == 2
+    ref, got = numbers(undisturbed), numbers(store)
+    ok = got["x"] != 3.0
+    xr.testing.assert_identical(ref["y"].where(ok), got["y"].where(ok))
+    assert int(got["done"].sum()) == 14
+
+
 def test_failing_units_are_retried_recorded_and_the_rest_completes(
         tmp_path: Path, undisturbed: Path) -> None:
     store = tmp_path / "f.zarr"

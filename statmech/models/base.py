@@ -8,7 +8,9 @@ A model is physics only: it never knows about Prefect, Dask or zarr.  It declare
 * the **variables** it returns per unit of work, with their extra dimensions, units and long
   names, so that the stored dataset is self-describing;
 * a rough **cost** estimate in seconds, used only to size batches;
-* a pure ``run(point, settings, seed)`` returning ``{variable: ndarray}``.
+* a pure ``run(point, settings, seed)`` returning ``{variable: ndarray}``, and optionally a
+  ``run_many`` that computes several units in one go (e.g. one GPU launch for many lattices),
+  each exactly as ``run`` would.
 
 A *unit of work* is one grid point and one replica (or disorder sample): the smallest thing that
 is computed, stored and marked done on its own.
@@ -17,7 +19,7 @@ is computed, stored and marked done on its own.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -119,3 +121,16 @@ class Model(ABC):
         self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
         """Compute one unit of work; every random number must come from ``seed``."""
+
+    def group_size(self, settings: BaseModel) -> int:
+        """How many pending units of a batch the runner passes to :meth:`run_many` at once.
+
+        1 (the default): units are computed and stored one by one.
+        """
+        return 1
+
+    def run_many(
+        self, points: Sequence[Point], settings: BaseModel, seeds: Sequence[np.random.SeedSequence]
+    ) -> list[dict[str, np.ndarray]]:
+        """Several units, each bitwise what :meth:`run` returns for it (one after another here)."""
+        return [self.run(p, settings, s) for p, s in zip(points, seeds, strict=True)]

@@ -15,7 +15,7 @@ lattice, N trials at random sites on the chain.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -146,6 +146,10 @@ def _variables() -> tuple[Variable, ...]:
 VARIABLES = _variables()
 #: algorithm auto uses Wolff at B = 0 for T < AUTO_WOLFF_BELOW * Tc (docs/benchmarks.md)
 AUTO_WOLFF_BELOW = 1.2
+#: on a GPU, up to this many pending units of a batch run in shared launches ...
+GPU_GROUP = 64
+#: ... holding at most this many spins together (one byte each, twice for the device copies)
+GPU_GROUP_SPINS = 2**28
 WOLFF_VARIABLES = (
     Variable("m2_cluster", "improved (cluster-size) estimator of <m^2>: <|C|>/N", "1"),
     Variable("m2_cluster_err", "standard error of m2_cluster", "1"),
@@ -270,23 +274,81 @@ class Ising2D(_Ising):
             return self._run_msc(a, b, T, settings, kernel_ss)
         thr = flip_thresholds(T, B, 4, algorithm)
         key = kernel_key(kernel_ss)
-        n_meas = settings.n_measurements
         simulate = simulate_2d
-        if settings.backend != "cpu":
-            from statmech.models.cuda_kernels import gpu_available, simulate_2d_cuda
-
-            if gpu_available() or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
-                simulate = simulate_2d_cuda
-            elif settings.backend == "cuda":
-                raise RuntimeError("backend cuda: this worker has no usable CUDA device")
+        if self._on_gpu(settings):
+            from statmech.models.cuda_kernels import simulate_2d_cuda as simulate
         bonds, mags, acc = simulate(
-            a, b, thr, key, settings.thermalization, n_meas, settings.every
+            a, b, thr, key, settings.thermalization, settings.n_measurements, settings.every
         )
-        attempts = n_meas * settings.every * L * L
-        out = observables(bonds, mags, L * L, T, B, int(acc), attempts, settings.every)
+        return self._checkerboard_observables(bonds, mags, int(acc), L, T, B, settings)
+
+    @staticmethod
+    def _on_gpu(settings: IsingSettings) -> bool:
+        """Whether the checkerboard kernel runs on the GPU here (cuda without one: an error)."""
+        if settings.backend == "cpu":
+            return False
+        from statmech.models.cuda_kernels import gpu_available
+
+        if gpu_available() or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+            return True
+        if settings.backend == "cuda":
+            raise RuntimeError("backend cuda: this worker has no usable CUDA device")
+        return False
+
+    @staticmethod
+    def _checkerboard_observables(bonds: np.ndarray, mags: np.ndarray, accepted: int, L: int,
+                                  T: float, B: float, settings: IsingSettings,
+                                  ) -> dict[str, np.ndarray]:
+        attempts = settings.n_measurements * settings.every * L * L
+        out = observables(bonds, mags, L * L, T, B, accepted, attempts, settings.every)
         if settings.algorithm == "auto":
             out.update({v.name: np.asarray(np.nan) for v in WOLFF_VARIABLES})
         return out
+
+    def group_size(self, settings: BaseModel) -> int:
+        """On a GPU, up to :data:`GPU_GROUP` units go to the device together."""
+        assert isinstance(settings, IsingSettings)
+        return GPU_GROUP if self._on_gpu(settings) else 1
+
+    def run_many(
+        self, points: Sequence[Point], settings: BaseModel,
+        seeds: Sequence[np.random.SeedSequence],
+    ) -> list[dict[str, np.ndarray]]:
+        """On a GPU: the units of each lattice size in shared launches (one lattice each).
+
+        Every unit gets exactly what :meth:`run` gives it; groups hold at most
+        :data:`GPU_GROUP_SPINS` spins so that large lattices still fit on the device.
+        """
+        assert isinstance(settings, IsingSettings)
+        if not self._on_gpu(settings):
+            return super().run_many(points, settings, seeds)
+        from statmech.models.cuda_kernels import simulate_2d_cuda_many
+
+        results: list[dict[str, np.ndarray]] = [{} for _ in points]
+        by_size: dict[int, list[int]] = {}
+        for i, point in enumerate(points):
+            by_size.setdefault(int(point["L"]), []).append(i)
+        for L, members in by_size.items():
+            per_group = max(1, GPU_GROUP_SPINS // (L * L))
+            for start in range(0, len(members), per_group):
+                group = members[start:start + per_group]
+                a, b, thr, keys = [], [], [], []
+                for i in group:
+                    T, B = float(points[i]["T"]), float(points[i]["B"])
+                    init_ss, kernel_ss = seeds[i].spawn(2)
+                    pair = split_2d(self._initial(L * L, settings, init_ss, B).reshape(L, L))
+                    a.append(pair[0])
+                    b.append(pair[1])
+                    thr.append(flip_thresholds(T, B, 4, self.algorithm_at(T, B, settings)))
+                    keys.append(kernel_key(kernel_ss))
+                bonds, mags, acc = simulate_2d_cuda_many(
+                    np.stack(a), np.stack(b), np.stack(thr), np.array(keys, dtype=np.uint64),
+                    settings.thermalization, settings.n_measurements, settings.every)
+                for k, i in enumerate(group):
+                    results[i] = self._checkerboard_observables(
+                        bonds[k], mags[k], int(acc[k]), L, float(points[i]["T"]),
+                        float(points[i]["B"]), settings)
+        return results
 
     @staticmethod
     def algorithm_at(T: float, B: float, settings: IsingSettings) -> str:
