@@ -13,6 +13,7 @@ assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 # the simulator evaluates the 64-bit hash with NumPy scalars, which warn on (intended) wraparound
 warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
 
+from statmech.models import cuda_kernels  # noqa: E402
 from statmech.models.cuda_kernels import simulate_2d_cuda, simulate_2d_cuda_many  # noqa: E402
 from statmech.models.ising import Ising2D, IsingSettings  # noqa: E402
 from statmech.models.ising_kernels import flip_thresholds, simulate_2d, split_2d  # noqa: E402
@@ -80,8 +81,10 @@ def model_backends() -> None:
 
 
 def main() -> int:
-    single_lattices()
-    many_lattices()
+    for resident in (1 << 30, 0):  # every sweep in one launch / two launches per sweep
+        cuda_kernels.RESIDENT_WORK = resident
+        single_lattices()
+        many_lattices()
     model_backends()
     print("cuda simulator: bitwise identical to the CPU kernel")
     return 0

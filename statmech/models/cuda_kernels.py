@@ -20,8 +20,10 @@ Two kernels, chosen by the lattice size:
 Measurements stay on the device: each block reduces its sums of flips, ``s`` and ``s S`` in
 shared memory and adds them to per-lattice int64 totals with one atomic each; the host reads
 them once at the end. Several independent lattices of the same size (``n`` replicas or points,
-each with its own key and thresholds) run in one launch (grid axis y), which is what keeps small
-lattices from being capped by the launch cost.
+each with its own key and thresholds) run in the same launches. Large lattices take two
+launches per sweep (:func:`_half_sweep`, one work item per thread); small ones
+(:data:`RESIDENT_WORK`) run all their sweeps in a single launch with one block per lattice
+(:func:`_resident`), since numba's launch cost (tens of microseconds) would otherwise cap them.
 
 Without a GPU the kernels run in numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, set
 before numba.cuda is imported), which is how the test suite covers them.
@@ -43,6 +45,9 @@ _M2 = np.uint64(0x94D049BB133111EB)
 BLOCK = 16 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else 128
 #: lattices with ``L % PACK == 0`` use the packed kernel
 PACK = 16
+#: lattices with at most this many work items per colour (L <= 256 packed) run every sweep in
+#: one launch, one block per lattice: numba's launch cost (tens of us) would dominate them
+RESIDENT_WORK = 4096
 _LOW31 = uint64(0x7FFFFFFF)
 _BYTE_SIGNS = 0x01010101
 
@@ -103,50 +108,37 @@ def _add_block_sums(sh, tid, flips, ms, bs, acc, obs, lat, t, c):
                 cuda.atomic.add(obs, (lat, t, 0), int64(sh[2, 0]))
 
 
-@cuda.jit
-def _sweep_pairs(a, o, c, thr, keys, ctr, acc, obs, t, measure):
-    """Colour ``c`` of lattice ``blockIdx.y``: thread = one random word = sites ``j, j + h2``.
-
-    ``a``, ``o``: int8 ``(n, L, H)``. With ``measure`` the flips are added to ``acc[lat]``
-    and, for ``t >= 0``, ``sum s`` to ``obs[lat, t, 1]`` and (colour 1) ``sum s S`` to
-    ``obs[lat, t, 0]``.
-    """
-    lat = cuda.blockIdx.y
-    tid = cuda.threadIdx.x
-    sthr = cuda.shared.array(10, int32)
-    _load_thresholds(thr, lat, tid, sthr)
+@cuda.jit(device=True, inline=True)
+def _pairs_item(a, o, lat, g, c, key, ctr, thr):
+    """Work item ``g`` of :func:`_item` for int8 arrays: the two sites of random word ``g``."""
     L = a.shape[1]
     H = a.shape[2]
     h2 = (H + 1) // 2
-    g = cuda.blockIdx.x * BLOCK + tid
+    r = g // h2
+    word = g - r * h2
+    w = _rand_word(key, ctr + g)
+    up = (r - 1 + L) % L
+    dn = (r + 1) % L
     flips = int32(0)
     ms = int32(0)
     bs = int32(0)
-    if g < L * h2:
-        r = g // h2
-        word = g - r * h2
-        w = _rand_word(keys[lat], ctr + g)
-        up = (r - 1 + L) % L
-        dn = (r + 1) % L
-        for half in range(2):
-            j = word + half * h2
-            if j < H:
-                if (r + c) & 1 == 0:
-                    side = o[lat, r, (j - 1 + H) % H]
-                else:
-                    side = o[lat, r, (j + 1) % H]
-                S = int32(o[lat, up, j]) + int32(o[lat, dn, j]) + int32(o[lat, r, j]) + int32(side)
-                rnd = int32(w >> uint64(33)) if half == 0 else int32(w & _LOW31)
-                s = int32(a[lat, r, j])
-                f = _flip(s, S, rnd, sthr)
-                n = s - 2 * s * f
-                a[lat, r, j] = n
-                flips += f
-                ms += n
-                bs += n * S
-    if measure:
-        sh = cuda.shared.array((3, BLOCK), int32)
-        _add_block_sums(sh, tid, flips, ms, bs, acc, obs, lat, t, c)
+    for half in range(2):
+        j = word + half * h2
+        if j < H:
+            if (r + c) & 1 == 0:
+                side = o[lat, r, (j - 1 + H) % H]
+            else:
+                side = o[lat, r, (j + 1) % H]
+            S = int32(o[lat, up, j]) + int32(o[lat, dn, j]) + int32(o[lat, r, j]) + int32(side)
+            rnd = int32(w >> uint64(33)) if half == 0 else int32(w & _LOW31)
+            s = int32(a[lat, r, j])
+            f = _flip(s, S, rnd, thr)
+            n = s - 2 * s * f
+            a[lat, r, j] = n
+            flips += f
+            ms += n
+            bs += n * S
+    return flips, ms, bs
 
 
 @cuda.jit(device=True, inline=True)
@@ -155,64 +147,133 @@ def _downs(x):
     return (x >> 7) & _BYTE_SIGNS
 
 
-@cuda.jit
-def _sweep_packed(a, o, c, thr, keys, ctr, acc, obs, t, measure):
-    """Colour ``c`` of lattice ``blockIdx.y`` with four int8 spins per uint32 word.
+@cuda.jit(device=True, inline=True)
+def _packed_item(a, o, lat, g, c, key, ctr, thr):
+    """Work item ``g`` of :func:`_item` for uint32 arrays (four int8 spins per word).
 
-    ``a``, ``o``: uint32 ``(n, L, W)`` views of the int8 arrays, ``W = H / 4`` (``L % 16 == 0``,
-    so each half row is ``W / 2`` whole words). Thread ``(r, w)`` updates words ``w`` and
-    ``w + W/2`` of row ``r`` with random words ``4 w .. 4 w + 3`` of the row; otherwise as
-    :func:`_sweep_pairs`.
+    Item ``(r, w)`` updates words ``w`` and ``w + W/2`` of row ``r`` (``W = H / 4``, and
+    ``L % 16 == 0`` makes each half row ``W / 2`` whole words) with random words
+    ``4 w .. 4 w + 3`` of the row.
+    """
+    L = a.shape[1]
+    W = a.shape[2]
+    W2 = W // 2
+    r = g // W2
+    w = g - r * W2
+    first = ctr + r * (2 * W) + 4 * w
+    rw = cuda.local.array(4, uint64)
+    for i in range(4):
+        rw[i] = _rand_word(key, first + i)
+    up = (r - 1 + L) % L
+    dn = (r + 1) % L
+    flips = int32(0)
+    ms = int32(0)
+    bs = int32(0)
+    for half in range(2):
+        q = w + half * W2
+        same = int64(o[lat, r, q])
+        if (r + c) & 1 == 0:  # side neighbour j - 1: byte i takes byte i - 1
+            side = ((same << 8) | (int64(o[lat, r, (q - 1 + W) % W]) >> 24)) & 0xFFFFFFFF
+        else:  # side neighbour j + 1: byte i takes byte i + 1
+            side = ((same >> 8) | (int64(o[lat, r, (q + 1) % W]) << 24)) & 0xFFFFFFFF
+        nd = (_downs(int64(o[lat, up, q])) + _downs(int64(o[lat, dn, q]))
+              + _downs(same) + _downs(side))
+        sd = _downs(int64(a[lat, r, q]))
+        new = int64(0)
+        for i in range(4):
+            S = 4 - 2 * int32((nd >> (8 * i)) & 0xFF)
+            s = 1 - 2 * int32((sd >> (8 * i)) & 1)
+            if half == 0:
+                rnd = int32(rw[i] >> uint64(33))
+            else:
+                rnd = int32(rw[i] & _LOW31)
+            f = _flip(s, S, rnd, thr)
+            n = s - 2 * s * f
+            new |= int64(n & 0xFF) << (8 * i)
+            flips += f
+            ms += n
+            bs += n * S
+        a[lat, r, q] = new
+    return flips, ms, bs
+
+
+@cuda.jit(device=True, inline=True)
+def _item(a, o, lat, g, c, key, ctr, thr, packed):
+    """Update work item ``g`` of colour ``c`` (array ``a``) of lattice ``lat``.
+
+    Returns the item's ``(flips, sum of new s, sum of new s * S)``.
+    """
+    if packed:
+        return _packed_item(a, o, lat, g, c, key, ctr, thr)
+    return _pairs_item(a, o, lat, g, c, key, ctr, thr)
+
+
+@cuda.jit(device=True, inline=True)
+def _work(a, packed):
+    """Work items per colour of one lattice."""
+    if packed:
+        return a.shape[1] * (a.shape[2] // 2)
+    return a.shape[1] * ((a.shape[2] + 1) // 2)
+
+
+@cuda.jit
+def _half_sweep(a, o, c, thr, keys, ctr, acc, obs, t, measure, packed):
+    """Colour ``c`` of lattice ``blockIdx.y``, one work item per thread (large lattices).
+
+    ``a``, ``o``: ``(n, L, H)`` int8, or ``(n, L, H / 4)`` uint32 views with ``packed``. With
+    ``measure`` the flips are added to ``acc[lat]`` and, for ``t >= 0``, ``sum s`` to
+    ``obs[lat, t, 1]`` and (colour 1) ``sum s S`` to ``obs[lat, t, 0]``.
     """
     lat = cuda.blockIdx.y
     tid = cuda.threadIdx.x
     sthr = cuda.shared.array(10, int32)
     _load_thresholds(thr, lat, tid, sthr)
-    L = a.shape[1]
-    W = a.shape[2]
-    W2 = W // 2
     g = cuda.blockIdx.x * BLOCK + tid
     flips = int32(0)
     ms = int32(0)
     bs = int32(0)
-    if g < L * W2:
-        r = g // W2
-        w = g - r * W2
-        key = keys[lat]
-        first = ctr + r * (2 * W) + 4 * w
-        rw = cuda.local.array(4, uint64)
-        for i in range(4):
-            rw[i] = _rand_word(key, first + i)
-        up = (r - 1 + L) % L
-        dn = (r + 1) % L
-        for half in range(2):
-            q = w + half * W2
-            same = int64(o[lat, r, q])
-            if (r + c) & 1 == 0:  # side neighbour j - 1: byte i takes byte i - 1
-                side = ((same << 8) | (int64(o[lat, r, (q - 1 + W) % W]) >> 24)) & 0xFFFFFFFF
-            else:  # side neighbour j + 1: byte i takes byte i + 1
-                side = ((same >> 8) | (int64(o[lat, r, (q + 1) % W]) << 24)) & 0xFFFFFFFF
-            nd = (_downs(int64(o[lat, up, q])) + _downs(int64(o[lat, dn, q]))
-                  + _downs(same) + _downs(side))
-            sd = _downs(int64(a[lat, r, q]))
-            new = int64(0)
-            for i in range(4):
-                S = 4 - 2 * int32((nd >> (8 * i)) & 0xFF)
-                s = 1 - 2 * int32((sd >> (8 * i)) & 1)
-                if half == 0:
-                    rnd = int32(rw[i] >> uint64(33))
-                else:
-                    rnd = int32(rw[i] & _LOW31)
-                f = _flip(s, S, rnd, sthr)
-                n = s - 2 * s * f
-                new |= int64(n & 0xFF) << (8 * i)
-                flips += f
-                ms += n
-                bs += n * S
-            a[lat, r, q] = new
+    if g < _work(a, packed):
+        flips, ms, bs = _item(a, o, lat, g, c, keys[lat], ctr, sthr, packed)
     if measure:
         sh = cuda.shared.array((3, BLOCK), int32)
         _add_block_sums(sh, tid, flips, ms, bs, acc, obs, lat, t, c)
+
+
+@cuda.jit
+def _resident(a, b, thr, keys, n_therm, n_meas, every, per_half, acc, obs, packed):
+    """Every sweep of lattice ``blockIdx.x`` in one launch, one block per lattice (small L).
+
+    The block's threads stride over the work items of a colour and synchronise between the
+    half-sweeps; the results are those of :func:`_half_sweep` launched sweep by sweep.
+    """
+    lat = cuda.blockIdx.x
+    tid = cuda.threadIdx.x
+    sthr = cuda.shared.array(10, int32)
+    _load_thresholds(thr, lat, tid, sthr)
+    sh = cuda.shared.array((3, BLOCK), int32)
+    work = _work(a, packed)
+    key = keys[lat]
+    for step in range(n_therm + n_meas * every):
+        k = step - n_therm
+        t = k // every if k >= 0 and (k + 1) % every == 0 else -1
+        ctr = step * 2 * per_half
+        for c in range(2):
+            flips = int32(0)
+            ms = int32(0)
+            bs = int32(0)
+            g = tid
+            while g < work:
+                if c == 0:
+                    f, m, d = _item(a, b, lat, g, 0, key, ctr, sthr, packed)
+                else:
+                    f, m, d = _item(b, a, lat, g, 1, key, ctr + per_half, sthr, packed)
+                flips += f
+                ms += m
+                bs += d
+                g += BLOCK
+            cuda.syncthreads()  # the other colour sees every update of this one
+            if k >= 0:
+                _add_block_sums(sh, tid, flips, ms, bs, acc, obs, lat, t, c)
 
 
 def simulate_2d_cuda_many(
@@ -233,23 +294,26 @@ def simulate_2d_cuda_many(
     a_host, b_host = np.ascontiguousarray(a), np.ascontiguousarray(b)
     if packed:
         d_a, d_b = cuda.to_device(a_host.view(np.uint32)), cuda.to_device(b_host.view(np.uint32))
-        kernel, work = _sweep_packed, L * (H // 8)
+        work = L * (H // 8)
     else:
         d_a, d_b = cuda.to_device(a_host), cuda.to_device(b_host)
-        kernel, work = _sweep_pairs, per_half
-    launch = kernel[((work + BLOCK - 1) // BLOCK, n), BLOCK]
+        work = per_half
     d_thr = cuda.to_device(np.ascontiguousarray(thr, dtype=np.int32))
     d_keys = cuda.to_device(np.ascontiguousarray(keys, dtype=np.uint64))
     acc = cuda.to_device(np.zeros(n, dtype=np.int64))
     obs = cuda.to_device(np.zeros((n, max(n_meas, 1), 2), dtype=np.int64))
-    ctr = 0
-    for step in range(n_therm + n_meas * every):
-        k = step - n_therm
-        t = k // every if k >= 0 and (k + 1) % every == 0 else -1
-        measure = k >= 0
-        launch(d_a, d_b, 0, d_thr, d_keys, ctr, acc, obs, t, measure)
-        launch(d_b, d_a, 1, d_thr, d_keys, ctr + per_half, acc, obs, t, measure)
-        ctr += 2 * per_half
+    if work <= RESIDENT_WORK:
+        _resident[n, BLOCK](d_a, d_b, d_thr, d_keys, n_therm, n_meas, every, per_half, acc, obs,
+                            packed)
+    else:
+        launch = _half_sweep[((work + BLOCK - 1) // BLOCK, n), BLOCK]
+        ctr = 0
+        for step in range(n_therm + n_meas * every):
+            k = step - n_therm
+            t = k // every if k >= 0 and (k + 1) % every == 0 else -1
+            launch(d_a, d_b, 0, d_thr, d_keys, ctr, acc, obs, t, k >= 0, packed)
+            launch(d_b, d_a, 1, d_thr, d_keys, ctr + per_half, acc, obs, t, k >= 0, packed)
+            ctr += 2 * per_half
     a[...] = d_a.copy_to_host().view(np.int8).reshape(a.shape)
     b[...] = d_b.copy_to_host().view(np.int8).reshape(b.shape)
     sums = obs.copy_to_host()[:, :n_meas]
