@@ -16,6 +16,14 @@ energy equals the recomputed energy of the stored configuration, and PT finds th
 state of every N = 20 sample.
 
 All timings are one thread, best of several repeats (the benchmark machine may be shared).
+
+GPU enumeration (numba.cuda, :func:`statmech.models.sk_cuda.enumerate_sk_cuda`; only where
+``gpu_available()``, otherwise one row says it was skipped): ``value`` is wall time of a whole
+call (transfers and host-side merging included, best of 2, the first compiles) / 2^N in
+picoseconds per configuration at N = 32 ... 40; ``ratio`` = the one-thread CPU kernel's time
+per configuration in this run / the GPU's. Checks: the recomputed energy of the returned ground
+state equals E0 and it is a local minimum; at N = 28 (``--quick``: 22) every field of the
+result equals the CPU enumeration's for B = 0 and B = 0.3.
 """
 
 from __future__ import annotations
@@ -26,7 +34,13 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from statmech.models.sk_kernels import EPS, draw_couplings, energy_units, enumerate_sk
+from statmech.models.sk_kernels import (
+    EPS,
+    Enumeration,
+    draw_couplings,
+    energy_units,
+    enumerate_sk,
+)
 from statmech.models.sk_mc import mc_couplings, pt_ground_state
 from statmech.theory.sk import brute_force
 
@@ -221,5 +235,61 @@ def _pt_rows(quick: bool) -> list[dict]:
     return rows
 
 
+def _gpu_rows(quick: bool, cpu_ns: float | None) -> list[dict]:
+    """numba.cuda enumeration: ps per configuration at N = 32 ... 40 and the CPU comparison."""
+    import dataclasses
+
+    from statmech.models.cuda_kernels import gpu_available
+
+    if not gpu_available():
+        return [{"benchmark": "sk exact enumeration, numba.cuda", "case": "skipped: no CUDA GPU",
+                 "value": float("nan"), "unit": "ps/config", "ratio": None,
+                 "check": "run on a machine with a CUDA GPU"}]
+    from statmech.models.sk_cuda import enumerate_sk_cuda
+
+    rng = np.random.default_rng(2027)
+    rows = []
+    cases = ((28, 0.0), (30, 0.0), (32, 0.0), (32, 0.3)) if quick else (
+        (32, 0.0), (34, 0.0), (36, 0.0), (38, 0.0), (40, 0.0), (36, 0.3))
+    for n, B in cases:
+        jq = draw_couplings(n, rng)
+        bq = int(np.rint(B / EPS))
+        result = {}
+
+        def ours(jq=jq, bq=bq, result=result):
+            result["r"] = enumerate_sk_cuda(jq, bq)
+
+        t = _best_time(ours, 2)
+        r = result["r"]
+        ok = energy_units(jq, bq, r.ground_state) == r.E0 and r.gap_flip >= 0
+        ps = t / 2**n * 1e12
+        rows.append({
+            "benchmark": f"sk exact enumeration, numba.cuda, B = {B:g}",
+            "case": f"N={n}: {t:.3g} s per sample",
+            "value": ps, "unit": "ps/config",
+            "ratio": cpu_ns * 1e3 / ps if cpu_ns and B == 0 else None,
+            "check": f"e0 = {r.e0:.6f}, N_s = {r.n_stable}; E(ground_state) recomputed equal, "
+                     f"a local minimum: {ok}",
+            "ok": ok,
+        })
+    n = 22 if quick else 28
+    same = 0
+    for B in (0.0, 0.3, 0.0, 0.3):
+        jq = draw_couplings(n, rng)
+        bq = int(np.rint(B / EPS))
+        cpu, gpu = enumerate_sk(jq, bq), enumerate_sk_cuda(jq, bq)
+        same += all(np.array_equal(getattr(cpu, f.name), getattr(gpu, f.name))
+                    for f in dataclasses.fields(Enumeration))
+    rows.append({
+        "benchmark": "sk exact enumeration, numba.cuda vs CPU", "case": f"N={n}, 4 samples",
+        "value": float(same), "unit": "samples equal", "ratio": None,
+        "check": f"every field of the result (B = 0, 0.3) equal in {same}/4", "ok": same == 4,
+    })
+    return rows
+
+
 def run(quick: bool = False) -> list[dict]:
-    return _enumeration_rows(quick) + _pt_rows(quick)
+    enumeration = _enumeration_rows(quick)
+    cpu_ns = next((r["value"] for r in reversed(enumeration)
+                   if r["benchmark"] == "sk exact enumeration, B = 0, 1 thread"), None)
+    return enumeration + _gpu_rows(quick, cpu_ns) + _pt_rows(quick)

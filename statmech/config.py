@@ -36,6 +36,9 @@ from statmech.models import get_model, model_names
 from statmech.models.base import Model, Parameter, Scalar
 from statmech.seeding import canonical_float
 
+#: settings that choose where a unit runs, never what it computes (left out of the physics hash)
+NOT_PHYSICS = frozenset({"backend"})
+
 
 class ConfigError(ValueError):
     """A sweep file with one or more problems; ``errors`` holds ``(field path, message)``."""
@@ -131,11 +134,16 @@ class Sweep:
     description: str | None = None
 
     def physics(self) -> dict[str, Any]:
-        """What the numbers depend on, apart from the axis values (JSON-able, canonical)."""
+        """What the numbers depend on, apart from the axis values (JSON-able, canonical).
+
+        Settings in :data:`NOT_PHYSICS` are left out: they choose where a unit runs, never what
+        it computes, so a store can be extended with any of their values.
+        """
         return {
             "model": self.model.name,
             "fixed": {k: self.fixed[k] for k in sorted(self.fixed)},
-            "settings": self.settings.model_dump(mode="json"),
+            "settings": {k: v for k, v in self.settings.model_dump(mode="json").items()
+                         if k not in NOT_PHYSICS},
             "replicas": self.replicas,
             "seed": self.seed,
             "axis_names": list(self.axes),

@@ -16,7 +16,8 @@ from its own random stream, ``seed.spawn(2)[0]`` -> ``numpy.random.default_rng``
 ``sk`` (``method: enumeration``): exact enumeration of all 2**N configurations per sample:
 ground-state energy, degeneracy, gaps, the number of single-spin-flip stable configurations
 (``s_i h_i > 0`` for all i, with ``h_i = sum_j J_ij s_j + B``) and the histogram of their
-energies, and the ground-state configuration. ``method: search``: independent
+energies, and the ground-state configuration, on the CPU or (``backend: cuda`` / ``auto``) a
+GPU with exactly the same result (:mod:`statmech.models.sk_cuda`). ``method: search``: independent
 parallel-tempering runs for the ground state (with a success criterion) and zero-temperature
 quenches from random starts for metastable states, for N up to a few thousand.
 
@@ -125,6 +126,13 @@ class SKSettings(BaseModel):
     e_min: float = Field(-1.0, description="lower edge of the energy histogram (J per spin)")
     e_max: float = Field(0.0, description="upper edge of the energy histogram (J per spin)")
     e_bins: int = Field(100, ge=1, le=10_000, description="bins of the energy histogram")
+    backend: Literal["cpu", "cuda", "auto"] = Field(
+        "cpu",
+        description="enumeration only: where it runs: cpu, cuda (GPU workers only: batches "
+        "go to Dask workers with a GPU resource) or auto (a GPU when the worker has one); the "
+        "GPU enumeration gives exactly the CPU result, so the backend is not part of the "
+        "physics hash",
+    )
     # -- search
     runs: int = Field(4, ge=1, le=256, description="independent parallel-tempering runs")
     agree: int = Field(
@@ -155,6 +163,16 @@ class SKSettings(BaseModel):
         if not 2 <= v <= 8192:
             raise ValueError(f"max_n = {v} is outside the range allowed for search, "
                              "2 <= max_n <= 8192")
+        return v
+
+    @field_validator("backend", mode="after")
+    @classmethod
+    def _backend(cls, v: str, info: ValidationInfo) -> str:
+        method = info.data.get("method", "enumeration")
+        if v != "cpu" and method != "enumeration":
+            raise ValueError(f"backend {v} runs the exact enumeration only (method: "
+                             f"enumeration); with method: {method} the backend must be cpu "
+                             "(allowed: cpu, cuda, auto with method: enumeration)")
         return v
 
     @field_validator("e_max", mode="after")
@@ -387,14 +405,24 @@ class SK(_SKBase):
             out["T"] = np.asarray(settings.temperatures, dtype=np.float64)
         return out
 
+    def resources(self, settings: BaseModel) -> dict[str, float]:
+        """backend cuda: each batch needs a Dask worker with a GPU resource."""
+        assert isinstance(settings, SKSettings)
+        return {"GPU": 1} if settings.backend == "cuda" else {}
+
     def cost(self, point: Point, settings: BaseModel) -> float:
         """Seconds on one core: 2^N x 1.5 ns (x 2 for B != 0) or PT trials x ~10 ns + quenches.
 
         Measured on a 2-core CI-class machine (1.1 / 2.0 ns per configuration); batch sizing only.
+        backend cuda: 2^N x 20 ps (x 2 for B != 0; the design target, not yet measured) plus
+        20 ms of launches and transfers.
         """
         assert isinstance(settings, SKSettings)
         n = int(point["N"])
         if settings.method == "enumeration":
+            if settings.backend == "cuda":
+                per_config = 2e-11 if float(point["B"]) == 0 else 4e-11
+                return 2.0**n * per_config + 2e-2
             per_config = 1.5e-9 if float(point["B"]) == 0 else 3e-9
             return 2.0**n * per_config + 2e-3
         trials = settings.runs * settings.sweeps * len(settings.temperatures) * n
@@ -403,9 +431,15 @@ class SK(_SKBase):
         return trials * per_trial + quench + 5e-3
 
     def warmup(self, settings: BaseModel) -> None:
-        """Compile or load the kernels on a tiny sample."""
+        """Compile or load the kernels on a tiny sample.
+
+        backend cuda on a worker without a device: the CPU kernels (such a worker never gets
+        the sweep's batches, but every worker is warmed up).
+        """
         assert isinstance(settings, SKSettings)
         tiny = settings.model_copy(update={"sweeps": 2, "quenches": min(settings.quenches, 2)})
+        if settings.backend == "cuda" and not _gpu_here():
+            tiny = tiny.model_copy(update={"backend": "cpu"})
         for B in (0.0, 0.25):
             self.run({"N": 6, "B": B}, tiny, np.random.SeedSequence(0))
 
@@ -424,8 +458,16 @@ class SK(_SKBase):
     def _enumerate(
         self, jq: np.ndarray, bq: int, tol: int, settings: SKSettings
     ) -> dict[str, np.ndarray]:
-        r = enumerate_sk(jq, bq, tol_units=tol, max_minima=settings.max_minima,
-                         e_min=settings.e_min, e_max=settings.e_max, bins=settings.e_bins)
+        run_enumeration = enumerate_sk
+        if settings.backend != "cpu":
+            if _gpu_here():
+                from statmech.models.sk_cuda import enumerate_sk_cuda
+
+                run_enumeration = enumerate_sk_cuda
+            elif settings.backend == "cuda":
+                raise RuntimeError("backend cuda: this worker has no usable CUDA device")
+        r = run_enumeration(jq, bq, tol_units=tol, max_minima=settings.max_minima,
+                            e_min=settings.e_min, e_max=settings.e_max, bins=settings.e_bins)
         return {
             "e0": np.float64(r.e0),
             "ground_state": _pad(r.ground_state, settings.n_max),
@@ -479,6 +521,13 @@ class SK(_SKBase):
         if settings.quenches > 0:
             out.update(_quench_summary(J2, bq, keys[-1], settings, E0, tol, n))
         return out
+
+
+def _gpu_here() -> bool:
+    """Whether backend cuda / auto runs the GPU enumeration here (a device, or the simulator)."""
+    from statmech.models.cuda_kernels import kernels_runnable
+
+    return kernels_runnable()
 
 
 def _canonical(s: np.ndarray, bq: int) -> np.ndarray:

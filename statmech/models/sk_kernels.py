@@ -452,6 +452,50 @@ def prepare_rows(jq: np.ndarray, bq: int) -> tuple[np.ndarray, np.ndarray]:
     return rows, h0
 
 
+def check_enumeration_args(n: int, max_minima: int) -> None:
+    """Raise ``ValueError`` unless ``2 <= n <= ENUMERATION_LIMIT`` and ``max_minima >= 2``."""
+    if not 2 <= n <= ENUMERATION_LIMIT:
+        raise ValueError(f"enumeration needs 2 <= N <= {ENUMERATION_LIMIT}, got {n}")
+    if max_minima < 2:
+        raise ValueError("max_minima must be >= 2")
+
+
+def summarize(
+    jq: np.ndarray,
+    bq: int,
+    *,
+    tol_units: int,
+    counts: np.ndarray,
+    hist: np.ndarray,
+    minima_E: np.ndarray,
+    minima_code: np.ndarray,
+    max_minima: int,
+) -> Enumeration:
+    """The :class:`Enumeration` from an enumeration's raw results (shared by CPU and GPU).
+
+    ``counts = [n_stable, n_marginal, below, above]``; ``hist``: int64 counts of the stable
+    configurations per energy bin; ``minima_E`` / ``minima_code``: the lowest
+    ``min(max_minima, n_stable + n_marginal)`` local minima sorted by (energy, code), energies
+    in units EPS, codes with bit i set iff ``s_i = -1``.
+    """
+    n = int(jq.shape[0])
+    kept = int(minima_E.shape[0])
+    E0 = int(minima_E[0])
+    inside = minima_E <= E0 + tol_units
+    degeneracy = int(inside.sum())
+    capped = kept == max_minima and bool(inside.all())
+    outside = minima_E[~inside]
+    gap_minima = int(outside[0] - E0) if outside.size else -1
+    gs = code_to_spins(int(minima_code[0]), n)
+    g = local_fields_units(jq, bq, gs) * gs
+    return Enumeration(
+        n=n, E0=E0, degeneracy=degeneracy, capped=capped, gap_minima=gap_minima,
+        gap_flip=int(2 * g.min()), n_stable=int(counts[0]), n_marginal=int(counts[1]),
+        hist=hist, below=int(counts[2]), above=int(counts[3]), ground_state=gs,
+        minima_E=minima_E, minima_code=minima_code,
+    )
+
+
 def enumerate_sk(
     jq: np.ndarray,
     bq: int,
@@ -469,13 +513,10 @@ def enumerate_sk(
     ``max_minima``: how many of the lowest local minima are kept (caps the degeneracy count);
     the histogram of stable-state energies per spin has ``bins`` bins on ``[e_min, e_max)``
     (bin ``floor((e - e_min) / de)`` in float64), states outside are counted in ``below`` /
-    ``above``.
+    ``above``. The GPU twin is :func:`statmech.models.sk_cuda.enumerate_sk_cuda`.
     """
     n = int(jq.shape[0])
-    if not 2 <= n <= ENUMERATION_LIMIT:
-        raise ValueError(f"enumeration needs 2 <= N <= {ENUMERATION_LIMIT}, got {n}")
-    if max_minima < 2:
-        raise ValueError("max_minima must be >= 2")
+    check_enumeration_args(n, max_minima)
     rows, h0 = prepare_rows(jq, bq)
     width = (float(e_max) - float(e_min)) / bins
     hist = np.zeros(bins, dtype=np.int64)
@@ -485,19 +526,6 @@ def enumerate_sk(
     enumerate_kernel(rows, h0, n, 2 * int(bq), float(e_min), width, hist, counts, heap_E,
                      heap_code)
     kept = int(counts[4])
-    minima_E = heap_E[:kept].copy()
-    minima_code = heap_code[:kept].copy()
-    E0 = int(minima_E[0])
-    inside = minima_E <= E0 + tol_units
-    degeneracy = int(inside.sum())
-    capped = kept == max_minima and bool(inside.all())
-    outside = minima_E[~inside]
-    gap_minima = int(outside[0] - E0) if outside.size else -1
-    gs = code_to_spins(int(minima_code[0]), n)
-    g = local_fields_units(jq, bq, gs) * gs
-    return Enumeration(
-        n=n, E0=E0, degeneracy=degeneracy, capped=capped, gap_minima=gap_minima,
-        gap_flip=int(2 * g.min()), n_stable=int(counts[0]), n_marginal=int(counts[1]),
-        hist=hist, below=int(counts[2]), above=int(counts[3]), ground_state=gs,
-        minima_E=minima_E, minima_code=minima_code,
-    )
+    return summarize(jq, bq, tol_units=tol_units, counts=counts[:4], hist=hist,
+                     minima_E=heap_E[:kept].copy(), minima_code=heap_code[:kept].copy(),
+                     max_minima=max_minima)
