@@ -57,14 +57,14 @@ def many_lattices() -> None:
 
 
 def model_backends() -> None:
+    """The model on backend auto (the GPU here) and cuda (grouped units) = the CPU backend."""
     model = Ising2D()
     point = {"L": 4, "T": 2.5, "B": 0.1}
     out = {}
-    for backend in ("cpu", "cuda", "auto"):
+    for backend in ("cpu", "auto"):
         settings = IsingSettings(sweeps=64, thermalization=2, backend=backend)
         out[backend] = model.run(point, settings, np.random.SeedSequence(5))
     for name, v in out["cpu"].items():
-        assert np.array_equal(v, out["cuda"][name], equal_nan=True), name
         assert np.array_equal(v, out["auto"][name], equal_nan=True), name
     # units grouped into shared launches (two sizes) = the same units one by one on the CPU
     points = [{"L": 4, "T": 2.0, "B": 0.0}, {"L": 6, "T": 2.4, "B": 0.0},
@@ -81,10 +81,12 @@ def model_backends() -> None:
 
 
 def main() -> int:
+    default = cuda_kernels.RESIDENT_WORK
     for resident in (1 << 30, 0):  # every sweep in one launch / two launches per sweep
         cuda_kernels.RESIDENT_WORK = resident
         single_lattices()
         many_lattices()
+    cuda_kernels.RESIDENT_WORK = default
     model_backends()
     print("cuda simulator: bitwise identical to the CPU kernel")
     return 0

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from flows.sweep import _check_resources
@@ -54,7 +55,24 @@ store: x.zarr
 """
     sweep = parse_config(base.format(model="ising2d", size="L", algorithm="heatbath"))
     assert sweep.model.resources(sweep.settings) == {"GPU": 1}
+    # the GPU gives the CPU's bits: a store can be extended with either backend
+    on_cpu = parse_config(base.replace("backend: cuda", "backend: cpu").format(
+        model="ising2d", size="L", algorithm="heatbath"))
+    assert on_cpu.physics_hash == sweep.physics_hash
     with pytest.raises(ConfigError, match="checkerboard kernels only"):
         parse_config(base.format(model="ising2d", size="L", algorithm="wolff"))
     with pytest.raises(ConfigError, match="ising2d only"):
         parse_config(base.format(model="ising1d", size="N", algorithm="metropolis"))
+
+
+def test_a_worker_without_gpu_warms_up_and_refuses_gpu_units() -> None:
+    from statmech.models.cuda_kernels import kernels_runnable
+    from statmech.models.ising import Ising2D, IsingSettings
+
+    if kernels_runnable():
+        pytest.skip("this machine can run the CUDA kernels")
+    settings = IsingSettings(backend="cuda", thermalization=10, sweeps=64)
+    Ising2D().warmup(settings)  # every worker is warmed up, GPU or not
+    with pytest.raises(RuntimeError, match="no usable CUDA device"):
+        Ising2D().run({"L": 4, "T": 2.0, "B": 0.0}, settings, np.random.SeedSequence(0))
+    assert Ising2D().group_size(settings.model_copy(update={"backend": "auto"})) == 1

@@ -9,12 +9,12 @@ workers computes a sweep.
 
 Two kernels, chosen by the lattice size:
 
-* ``L % 16 == 0`` (:func:`_sweep_packed`): the int8 spins are moved as 32-bit words, four
+* ``L % 16 == 0`` (:func:`_packed_item`): the int8 spins are moved as 32-bit words, four
   spins per word. A thread draws four random words and updates the eight sites that use them
   (four consecutive sites in each half of its row, each group one aligned word). The numbers of
   down neighbours of the four sites are summed in one word (SWAR: bit 7 of each byte is the
   sign of that spin); the side neighbour is the same word shifted by one byte.
-* any other even ``L`` (:func:`_sweep_pairs`): a thread draws one random word and updates the
+* any other even ``L`` (:func:`_pairs_item`): a thread draws one random word and updates the
   two sites that use it.
 
 Measurements stay on the device: each block reduces its sums of flips, ``s`` and ``s S`` in
@@ -43,6 +43,9 @@ _M2 = np.uint64(0x94D049BB133111EB)
 #: threads per block (a power of two: the block reduction halves it); the simulator runs a
 #: Python thread per CUDA thread, so there small blocks keep tests fast and span several blocks
 BLOCK = 16 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else 128
+#: a block is BX x (BLOCK / BX) threads: BX consecutive words of a row, BLOCK / BX rows
+BX = 2 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else 32
+BY = BLOCK // BX
 #: lattices with ``L % PACK == 0`` use the packed kernel
 PACK = 16
 #: lattices with at most this many work items per colour (L <= 256 packed) run every sweep in
@@ -60,6 +63,11 @@ def gpu_available() -> bool:
         return bool(cuda.is_available())
     except Exception:  # no driver, no toolkit
         return False
+
+
+def kernels_runnable() -> bool:
+    """Whether the CUDA kernels can run here: a real device, or numba's simulator (tests)."""
+    return gpu_available() or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
 
 @cuda.jit(device=True, inline=True)
@@ -109,16 +117,14 @@ def _add_block_sums(sh, tid, flips, ms, bs, acc, obs, lat, t, c):
 
 
 @cuda.jit(device=True, inline=True)
-def _pairs_item(a, o, lat, g, c, key, ctr, thr):
-    """Work item ``g`` of :func:`_item` for int8 arrays: the two sites of random word ``g``."""
+def _pairs_item(a, o, lat, r, word, c, key, ctr, thr):
+    """Item ``(r, word)`` of :func:`_item` for int8 arrays: the two sites of that random word."""
     L = a.shape[1]
     H = a.shape[2]
     h2 = (H + 1) // 2
-    r = g // h2
-    word = g - r * h2
-    w = _rand_word(key, ctr + g)
-    up = (r - 1 + L) % L
-    dn = (r + 1) % L
+    w = _rand_word(key, ctr + r * h2 + word)
+    up = r - 1 if r > 0 else L - 1
+    dn = r + 1 if r < L - 1 else 0
     flips = int32(0)
     ms = int32(0)
     bs = int32(0)
@@ -126,9 +132,9 @@ def _pairs_item(a, o, lat, g, c, key, ctr, thr):
         j = word + half * h2
         if j < H:
             if (r + c) & 1 == 0:
-                side = o[lat, r, (j - 1 + H) % H]
+                side = o[lat, r, j - 1 if j > 0 else H - 1]
             else:
-                side = o[lat, r, (j + 1) % H]
+                side = o[lat, r, j + 1 if j < H - 1 else 0]
             S = int32(o[lat, up, j]) + int32(o[lat, dn, j]) + int32(o[lat, r, j]) + int32(side)
             rnd = int32(w >> uint64(33)) if half == 0 else int32(w & _LOW31)
             s = int32(a[lat, r, j])
@@ -148,8 +154,8 @@ def _downs(x):
 
 
 @cuda.jit(device=True, inline=True)
-def _packed_item(a, o, lat, g, c, key, ctr, thr):
-    """Work item ``g`` of :func:`_item` for uint32 arrays (four int8 spins per word).
+def _packed_item(a, o, lat, r, w, c, key, ctr, thr):
+    """Item ``(r, w)`` of :func:`_item` for uint32 arrays (four int8 spins per word).
 
     Item ``(r, w)`` updates words ``w`` and ``w + W/2`` of row ``r`` (``W = H / 4``, and
     ``L % 16 == 0`` makes each half row ``W / 2`` whole words) with random words
@@ -158,14 +164,12 @@ def _packed_item(a, o, lat, g, c, key, ctr, thr):
     L = a.shape[1]
     W = a.shape[2]
     W2 = W // 2
-    r = g // W2
-    w = g - r * W2
     first = ctr + r * (2 * W) + 4 * w
     rw = cuda.local.array(4, uint64)
     for i in range(4):
         rw[i] = _rand_word(key, first + i)
-    up = (r - 1 + L) % L
-    dn = (r + 1) % L
+    up = r - 1 if r > 0 else L - 1
+    dn = r + 1 if r < L - 1 else 0
     flips = int32(0)
     ms = int32(0)
     bs = int32(0)
@@ -173,9 +177,9 @@ def _packed_item(a, o, lat, g, c, key, ctr, thr):
         q = w + half * W2
         same = int64(o[lat, r, q])
         if (r + c) & 1 == 0:  # side neighbour j - 1: byte i takes byte i - 1
-            side = ((same << 8) | (int64(o[lat, r, (q - 1 + W) % W]) >> 24)) & 0xFFFFFFFF
+            side = ((same << 8) | (int64(o[lat, r, q - 1 if q > 0 else W - 1]) >> 24)) & 0xFFFFFFFF
         else:  # side neighbour j + 1: byte i takes byte i + 1
-            side = ((same >> 8) | (int64(o[lat, r, (q + 1) % W]) << 24)) & 0xFFFFFFFF
+            side = ((same >> 8) | (int64(o[lat, r, q + 1 if q < W - 1 else 0]) << 24)) & 0xFFFFFFFF
         nd = (_downs(int64(o[lat, up, q])) + _downs(int64(o[lat, dn, q]))
               + _downs(same) + _downs(side))
         sd = _downs(int64(a[lat, r, q]))
@@ -198,42 +202,43 @@ def _packed_item(a, o, lat, g, c, key, ctr, thr):
 
 
 @cuda.jit(device=True, inline=True)
-def _item(a, o, lat, g, c, key, ctr, thr, packed):
-    """Update work item ``g`` of colour ``c`` (array ``a``) of lattice ``lat``.
+def _item(a, o, lat, r, x, c, key, ctr, thr, packed):
+    """Update work item ``x`` of row ``r`` of colour ``c`` (array ``a``) of lattice ``lat``.
 
     Returns the item's ``(flips, sum of new s, sum of new s * S)``.
     """
     if packed:
-        return _packed_item(a, o, lat, g, c, key, ctr, thr)
-    return _pairs_item(a, o, lat, g, c, key, ctr, thr)
+        return _packed_item(a, o, lat, r, x, c, key, ctr, thr)
+    return _pairs_item(a, o, lat, r, x, c, key, ctr, thr)
 
 
 @cuda.jit(device=True, inline=True)
-def _work(a, packed):
-    """Work items per colour of one lattice."""
+def _row_items(a, packed):
+    """Work items per row of a colour."""
     if packed:
-        return a.shape[1] * (a.shape[2] // 2)
-    return a.shape[1] * ((a.shape[2] + 1) // 2)
+        return a.shape[2] // 2
+    return (a.shape[2] + 1) // 2
 
 
 @cuda.jit
 def _half_sweep(a, o, c, thr, keys, ctr, acc, obs, t, measure, packed):
-    """Colour ``c`` of lattice ``blockIdx.y``, one work item per thread (large lattices).
+    """Colour ``c`` of lattice ``blockIdx.z``, one work item per thread (large lattices).
 
     ``a``, ``o``: ``(n, L, H)`` int8, or ``(n, L, H / 4)`` uint32 views with ``packed``. With
     ``measure`` the flips are added to ``acc[lat]`` and, for ``t >= 0``, ``sum s`` to
     ``obs[lat, t, 1]`` and (colour 1) ``sum s S`` to ``obs[lat, t, 0]``.
     """
-    lat = cuda.blockIdx.y
-    tid = cuda.threadIdx.x
+    lat = cuda.blockIdx.z
+    tid = cuda.threadIdx.y * BX + cuda.threadIdx.x
     sthr = cuda.shared.array(10, int32)
     _load_thresholds(thr, lat, tid, sthr)
-    g = cuda.blockIdx.x * BLOCK + tid
+    x = cuda.blockIdx.x * BX + cuda.threadIdx.x
+    r = cuda.blockIdx.y * BY + cuda.threadIdx.y
     flips = int32(0)
     ms = int32(0)
     bs = int32(0)
-    if g < _work(a, packed):
-        flips, ms, bs = _item(a, o, lat, g, c, keys[lat], ctr, sthr, packed)
+    if x < _row_items(a, packed) and r < a.shape[1]:
+        flips, ms, bs = _item(a, o, lat, r, x, c, keys[lat], ctr, sthr, packed)
     if measure:
         sh = cuda.shared.array((3, BLOCK), int32)
         _add_block_sums(sh, tid, flips, ms, bs, acc, obs, lat, t, c)
@@ -247,11 +252,14 @@ def _resident(a, b, thr, keys, n_therm, n_meas, every, per_half, acc, obs, packe
     half-sweeps; the results are those of :func:`_half_sweep` launched sweep by sweep.
     """
     lat = cuda.blockIdx.x
-    tid = cuda.threadIdx.x
+    tx = cuda.threadIdx.x
+    ty = cuda.threadIdx.y
+    tid = ty * BX + tx
     sthr = cuda.shared.array(10, int32)
     _load_thresholds(thr, lat, tid, sthr)
     sh = cuda.shared.array((3, BLOCK), int32)
-    work = _work(a, packed)
+    L = a.shape[1]
+    width = _row_items(a, packed)
     key = keys[lat]
     for step in range(n_therm + n_meas * every):
         k = step - n_therm
@@ -261,16 +269,15 @@ def _resident(a, b, thr, keys, n_therm, n_meas, every, per_half, acc, obs, packe
             flips = int32(0)
             ms = int32(0)
             bs = int32(0)
-            g = tid
-            while g < work:
-                if c == 0:
-                    f, m, d = _item(a, b, lat, g, 0, key, ctr, sthr, packed)
-                else:
-                    f, m, d = _item(b, a, lat, g, 1, key, ctr + per_half, sthr, packed)
-                flips += f
-                ms += m
-                bs += d
-                g += BLOCK
+            for r in range(ty, L, BY):
+                for x in range(tx, width, BX):
+                    if c == 0:
+                        f, m, d = _item(a, b, lat, r, x, 0, key, ctr, sthr, packed)
+                    else:
+                        f, m, d = _item(b, a, lat, r, x, 1, key, ctr + per_half, sthr, packed)
+                    flips += f
+                    ms += m
+                    bs += d
             cuda.syncthreads()  # the other colour sees every update of this one
             if k >= 0:
                 _add_block_sums(sh, tid, flips, ms, bs, acc, obs, lat, t, c)
@@ -294,19 +301,19 @@ def simulate_2d_cuda_many(
     a_host, b_host = np.ascontiguousarray(a), np.ascontiguousarray(b)
     if packed:
         d_a, d_b = cuda.to_device(a_host.view(np.uint32)), cuda.to_device(b_host.view(np.uint32))
-        work = L * (H // 8)
+        width = H // 8
     else:
         d_a, d_b = cuda.to_device(a_host), cuda.to_device(b_host)
-        work = per_half
+        width = (H + 1) // 2
     d_thr = cuda.to_device(np.ascontiguousarray(thr, dtype=np.int32))
     d_keys = cuda.to_device(np.ascontiguousarray(keys, dtype=np.uint64))
     acc = cuda.to_device(np.zeros(n, dtype=np.int64))
     obs = cuda.to_device(np.zeros((n, max(n_meas, 1), 2), dtype=np.int64))
-    if work <= RESIDENT_WORK:
-        _resident[n, BLOCK](d_a, d_b, d_thr, d_keys, n_therm, n_meas, every, per_half, acc, obs,
+    if L * width <= RESIDENT_WORK:
+        _resident[n, (BX, BY)](d_a, d_b, d_thr, d_keys, n_therm, n_meas, every, per_half, acc, obs,
                             packed)
     else:
-        launch = _half_sweep[((work + BLOCK - 1) // BLOCK, n), BLOCK]
+        launch = _half_sweep[(-(-width // BX), -(-L // BY), n), (BX, BY)]
         ctr = 0
         for step in range(n_therm + n_meas * every):
             k = step - n_therm

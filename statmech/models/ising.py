@@ -14,7 +14,6 @@ lattice, N trials at random sites on the chain.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Literal
 
@@ -223,6 +222,11 @@ class _Ising(Model):
         assert isinstance(settings, IsingSettings)
         tiny = settings.model_copy(update={"thermalization": 1, "sweeps": 2 * N_BLOCKS,
                                            "every": 1})
+        if settings.backend == "cuda":
+            from statmech.models.cuda_kernels import kernels_runnable
+
+            if not kernels_runnable():  # every worker is warmed up; this one gets no GPU batch
+                tiny = tiny.model_copy(update={"backend": "cpu"})
         point = {p.name: p.default for p in self.parameters}
         point.update({self.size_name: 4, "T": 2.0})
         self.run(point, tiny, np.random.SeedSequence(0))
@@ -287,9 +291,9 @@ class Ising2D(_Ising):
         """Whether the checkerboard kernel runs on the GPU here (cuda without one: an error)."""
         if settings.backend == "cpu":
             return False
-        from statmech.models.cuda_kernels import gpu_available
+        from statmech.models.cuda_kernels import kernels_runnable
 
-        if gpu_available() or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        if kernels_runnable():
             return True
         if settings.backend == "cuda":
             raise RuntimeError("backend cuda: this worker has no usable CUDA device")
