@@ -24,6 +24,19 @@ def test_cuda_kernel_in_the_simulator_is_bitwise_the_cpu_kernel() -> None:
     assert "bitwise identical" in proc.stdout
 
 
+def test_cuda_kernels_compile_for_a_real_gpu() -> None:
+    # the simulator runs kernels as Python; NVVM sees what a GPU would compile
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    probe = subprocess.run([sys.executable, "-c", "from numba.cuda.cudadrv import nvvm; "
+                            "nvvm.NVVM()"], env=env, capture_output=True, text=True, timeout=120)
+    if probe.returncode != 0:
+        pytest.skip("libNVVM not installed (pip install nvidia-cuda-nvcc-cu12)")
+    proc = subprocess.run([sys.executable, str(TESTS / "cuda_compile_check.py")], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "compiled 8 kernels" in proc.stdout
+
+
 def test_numba_cuda_imports() -> None:
     # numba-cuda 0.30.4 once failed to import with NumPy 2.4 (np.row_stack removed)
     proc = subprocess.run([sys.executable, "-c", "from numba import cuda; cuda.is_available()"],

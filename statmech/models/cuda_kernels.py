@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from numba import cuda, int32, int64, uint64
+from numba import cuda, int32, int64, uint32, uint64
 
 from statmech.rng import GAMMA
 
@@ -73,7 +73,12 @@ def kernels_runnable() -> bool:
 @cuda.jit(device=True, inline=True)
 def _rand_word(key, n):
     """Random word ``n`` of stream ``key`` (SplitMix64, as :func:`statmech.rng.draw64`)."""
-    z = key + uint64(n) * GAMMA
+    return _mix64(key + uint64(n) * GAMMA)
+
+
+@cuda.jit(device=True, inline=True)
+def _mix64(z):
+    """SplitMix64 output function (:func:`statmech.rng.mix64`)."""
     z = (z ^ (z >> uint64(30))) * _M1
     z = (z ^ (z >> uint64(27))) * _M2
     return z ^ (z >> uint64(31))
@@ -150,7 +155,13 @@ def _pairs_item(a, o, lat, r, word, c, key, ctr, thr):
 @cuda.jit(device=True, inline=True)
 def _downs(x):
     """Per byte of a word of four int8 spins: 1 where the spin is -1 (its sign bit), else 0."""
-    return (x >> 7) & _BYTE_SIGNS
+    return uint32((x >> 7) & _BYTE_SIGNS)
+
+
+@cuda.jit(device=True, inline=True)
+def _byte_sum(x):
+    """Sum of the four bytes of ``x`` (each sum below 256)."""
+    return int32(uint32(x * _BYTE_SIGNS) >> 24)
 
 
 @cuda.jit(device=True, inline=True)
@@ -159,45 +170,60 @@ def _packed_item(a, o, lat, r, w, c, key, ctr, thr):
 
     Item ``(r, w)`` updates words ``w`` and ``w + W/2`` of row ``r`` (``W = H / 4``, and
     ``L % 16 == 0`` makes each half row ``W / 2`` whole words) with random words
-    ``4 w .. 4 w + 3`` of the row.
+    ``4 w .. 4 w + 3`` of the row. Per byte, with ``d`` the spin's down bit and ``nd`` its
+    number of down neighbours, the threshold index of :func:`_flip` is ``nd`` for a down spin
+    and ``9 - nd`` for an up spin; a flip toggles the byte between 0x01 and 0xFF (XOR 0xFE).
+    The sums come from whole words: ``sum n = 4 - 2 #down`` and
+    ``sum n S = 4 sum n - 2 (sum_up nd - sum_down nd)``.
     """
-    L = a.shape[1]
-    W = a.shape[2]
-    W2 = W // 2
-    first = ctr + r * (2 * W) + 4 * w
+    # unsigned indices throughout: numba then skips its negative-index wraparound code
+    L = uint32(a.shape[1])
+    W = uint32(a.shape[2])
+    W2 = uint32(W >> 1)
+    lat = uint32(lat)
+    r = uint32(r)
+    w = uint32(w)
+    z = key + uint64(ctr + r * (2 * W) + 4 * w) * GAMMA  # random words 4w .. 4w + 3
     rw = cuda.local.array(4, uint64)
     for i in range(4):
-        rw[i] = _rand_word(key, first + i)
-    up = r - 1 if r > 0 else L - 1
-    dn = r + 1 if r < L - 1 else 0
+        rw[i] = _mix64(z)
+        z += GAMMA
+    row = a[lat, r]
+    same_row = o[lat, r]
+    up_row = o[lat, uint32(r - 1) if r > 0 else uint32(L - 1)]
+    dn_row = o[lat, uint32(r + 1) if r < L - 1 else uint32(0)]
+    left = (r + c) & 1 == 0  # side neighbour j - 1 (byte i takes byte i - 1), else j + 1
     flips = int32(0)
     ms = int32(0)
     bs = int32(0)
     for half in range(2):
-        q = w + half * W2
-        same = int64(o[lat, r, q])
-        if (r + c) & 1 == 0:  # side neighbour j - 1: byte i takes byte i - 1
-            side = ((same << 8) | (int64(o[lat, r, q - 1 if q > 0 else W - 1]) >> 24)) & 0xFFFFFFFF
-        else:  # side neighbour j + 1: byte i takes byte i + 1
-            side = ((same >> 8) | (int64(o[lat, r, q + 1 if q < W - 1 else 0]) << 24)) & 0xFFFFFFFF
-        nd = (_downs(int64(o[lat, up, q])) + _downs(int64(o[lat, dn, q]))
-              + _downs(same) + _downs(side))
-        sd = _downs(int64(a[lat, r, q]))
-        new = int64(0)
+        q = uint32(w + half * W2)
+        same = uint32(same_row[q])
+        if left:
+            prev = uint32(q - 1) if q > 0 else uint32(W - 1)
+            side = uint32((same << 8) | (uint32(same_row[prev]) >> 24))
+        else:
+            nxt = uint32(q + 1) if q < W - 1 else uint32(0)
+            side = uint32((same >> 8) | (uint32(same_row[nxt]) << 24))
+        nd = uint32(_downs(uint32(up_row[q])) + _downs(uint32(dn_row[q]))
+                    + _downs(same) + _downs(side))
+        old = uint32(row[q])
+        down = uint32(_downs(old) * 0xFF)  # 0xFF in the bytes of down spins
+        idx = uint32((nd & down) | ((0x09090909 - nd) & ~down))
+        fl = uint32(0)
         for i in range(4):
-            S = 4 - 2 * int32((nd >> (8 * i)) & 0xFF)
-            s = 1 - 2 * int32((sd >> (8 * i)) & 1)
             if half == 0:
                 rnd = int32(rw[i] >> uint64(33))
             else:
                 rnd = int32(rw[i] & _LOW31)
-            f = _flip(s, S, rnd, thr)
-            n = s - 2 * s * f
-            new |= int64(n & 0xFF) << (8 * i)
-            flips += f
-            ms += n
-            bs += n * S
-        a[lat, r, q] = new
+            fl |= uint32(int32(rnd <= thr[uint32((idx >> (8 * i)) & 0xFF)]) << (8 * i))
+        new = uint32(old ^ (fl * 0xFE))
+        row[q] = new
+        new_down = uint32(_downs(new) * 0xFF)
+        m = 4 - 2 * _byte_sum(_downs(new))
+        flips += _byte_sum(fl)
+        ms += m
+        bs += 4 * m - 2 * (_byte_sum(nd & ~new_down) - _byte_sum(nd & new_down))
     return flips, ms, bs
 
 
