@@ -336,8 +336,8 @@ def simulate_2d_cuda_many(
     acc = cuda.to_device(np.zeros(n, dtype=np.int64))
     obs = cuda.to_device(np.zeros((n, max(n_meas, 1), 2), dtype=np.int64))
     if L * width <= RESIDENT_WORK:
-        _resident[n, (BX, BY)](d_a, d_b, d_thr, d_keys, n_therm, n_meas, every, per_half, acc, obs,
-                            packed)
+        _resident[n, (BX, BY)](
+            d_a, d_b, d_thr, d_keys, n_therm, n_meas, every, per_half, acc, obs, packed)
     else:
         launch = _half_sweep[(-(-width // BX), -(-L // BY), n), (BX, BY)]
         ctr = 0
