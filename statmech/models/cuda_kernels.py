@@ -42,7 +42,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 #: threads per block (a power of two: the block reduction halves it); the simulator runs a
 #: Python thread per CUDA thread, so there small blocks keep tests fast and span several blocks
-BLOCK = 16 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else 128
+BLOCK = 8 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else 128
 #: a block is BX x (BLOCK / BX) threads: BX consecutive words of a row, BLOCK / BX rows
 BX = 2 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else 32
 BY = BLOCK // BX
@@ -93,8 +93,8 @@ def _flip(s, S, rnd, thr):
 
 @cuda.jit(device=True, inline=True)
 def _load_thresholds(thr, lat, tid, sthr):
-    if tid < 10:
-        sthr[tid] = thr[lat, tid]
+    for i in range(tid, 10, BLOCK):
+        sthr[i] = thr[lat, i]
     cuda.syncthreads()
 
 
