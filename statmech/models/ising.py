@@ -310,9 +310,17 @@ class Ising2D(_Ising):
         return out
 
     def group_size(self, settings: BaseModel) -> int:
-        """On a GPU, up to :data:`GPU_GROUP` units go to the device together."""
+        """On a GPU, up to :data:`GPU_GROUP` units go to the device together.
+
+        Without a usable device: 1, so that each unit fails (backend cuda) or runs on the CPU
+        (auto) on its own.
+        """
         assert isinstance(settings, IsingSettings)
-        return GPU_GROUP if self._on_gpu(settings) else 1
+        if settings.backend == "cpu":
+            return 1
+        from statmech.models.cuda_kernels import kernels_runnable
+
+        return GPU_GROUP if kernels_runnable() else 1
 
     def run_many(
         self, points: Sequence[Point], settings: BaseModel,
