@@ -5,23 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from cuda_scripts import run_check
 
 from flows.sweep import _check_resources
 from statmech.config import ConfigError, parse_config
 
-TESTS = Path(__file__).resolve().parent
-
 
 def test_cuda_kernel_in_the_simulator_is_bitwise_the_cpu_kernel() -> None:
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    proc = subprocess.run([sys.executable, str(TESTS / "cuda_sim_check.py")], env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "bitwise identical" in proc.stdout
+    assert "bitwise identical" in run_check("cuda_sim_check.py", simulator=True)
 
 
 def test_cuda_kernels_compile_for_a_real_gpu() -> None:
@@ -31,10 +25,7 @@ def test_cuda_kernels_compile_for_a_real_gpu() -> None:
                             "nvvm.NVVM()"], env=env, capture_output=True, text=True, timeout=120)
     if probe.returncode != 0:
         pytest.skip("libNVVM not installed (pip install nvidia-cuda-nvcc-cu12)")
-    proc = subprocess.run([sys.executable, str(TESTS / "cuda_compile_check.py")], env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "compiled 8 kernels" in proc.stdout
+    assert "compiled 8 kernels" in run_check("cuda_compile_check.py", simulator=False)
 
 
 def test_numba_cuda_imports() -> None:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from cuda_scripts import run_check
 
 from statmech.config import ConfigError, parse_config
 from statmech.models.cuda_kernels import gpu_available
@@ -29,8 +27,6 @@ from statmech.models.sk_cuda import (
 )
 from statmech.models.sk_kernels import EPS, Enumeration, draw_couplings, enumerate_sk
 
-TESTS = Path(__file__).resolve().parent
-
 SWEEP = """
 model: sk
 axes: {{N: [8, 10]}}
@@ -42,11 +38,7 @@ store: x.zarr
 
 
 def test_gpu_enumeration_in_the_simulator_equals_the_cpu() -> None:
-    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
-    proc = subprocess.run([sys.executable, str(TESTS / "sk_cuda_sim_check.py")], env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "identical to the CPU" in proc.stdout
+    assert "identical to the CPU" in run_check("sk_cuda_sim_check.py", simulator=True)
 
 
 def test_bin_thresholds_reproduce_the_float_bins() -> None:
