@@ -20,9 +20,9 @@ from statmech.models.base import Model
 
 @cache
 def _registry() -> dict[str, type[Model]]:
-    from statmech.models.hopfield import Hopfield
-    from statmech.models.ising import Ising1D, Ising2D
-    from statmech.models.sk import SK, SKOverlap
+    from statmech.models.hopfield.model import Hopfield
+    from statmech.models.ising.model import Ising1D, Ising2D
+    from statmech.models.sk.model import SK, SKOverlap
 
     models: dict[str, type[Model]] = {
         m.name: m for m in (Ising2D, Ising1D, Hopfield, SK, SKOverlap)
