@@ -54,7 +54,7 @@ def methods_of(ds: xr.Dataset) -> list[int]:
 
 def select_method(ds: xr.Dataset, code: int) -> xr.Dataset:
     """The part of the dataset trained with method ``code``."""
-    return ds.sel(method=code) if "method" in ds.dims else ds
+    return ds.sel({"method": code}) if "method" in ds.dims else ds
 
 
 def law(ds: xr.Dataset):  # type: ignore[no-untyped-def]
@@ -116,8 +116,11 @@ def recomputed_ll(ds: xr.Dataset) -> xr.DataArray:
 
 
 def estimates(ds: xr.Dataset) -> list[Estimate]:
-    """Report rows: per method the best final LL against the bound ``-H(D)`` and the diverged
-    fraction; the largest deviation of the recomputed from the stored final LL (exactly 0)."""
+    """Report rows of an ``rbm`` sweep.
+
+    Per method the best final LL against the bound ``-H(D)`` and the diverged fraction; the
+    largest deviation of the recomputed from the stored final LL (exactly 0).
+    """
     ds = load(ds)
     data = law(ds)
     bound = th.best_log_likelihood(data)

@@ -264,9 +264,10 @@ def gibbs(Vs, W, a, b, k, key, ctr):
 
 @njit(**JIT)
 def reconstruction_error(X, w, W, a, b):
-    """Mean-field reconstruction error ``sum_x w(x) (1/V) sum_i (x_i - sigma(a_i + W_i.hbar))^2``
+    """Mean-field reconstruction error, weighted over the rows of ``X``.
 
-    with ``hbar_j = sigma(b_j + x.W_:j)`` (deterministic: no sampling).
+    ``sum_x w(x) (1/V) sum_i (x_i - sigma(a_i + W_i.hbar))^2`` with
+    ``hbar_j = sigma(b_j + x.W_:j)`` (deterministic: no sampling).
     """
     n, V = X.shape
     H = W.shape[1]
