@@ -19,6 +19,7 @@ SUITES = {
     "dynamics": "benchmarks.dynamics",
     "hopfield": "benchmarks.hopfield",
     "sk": "benchmarks.sk",
+    "rbm": "benchmarks.rbm",
     "peers": "benchmarks.peers",
 }
 

@@ -65,7 +65,7 @@ def test_product_data_exact_run_reaches_the_product_optimum() -> None:
     p = law.truth["p"]
     r = train_rbm(law, settings, "exact", 4, 1, 1.0, 10, np.random.SeedSequence(0))
     assert r["kl"][-1] < 1e-8 < r["kl"][0]
-    lz, mv, _, _ = K.model_moments(r["W"], r["a"], r["b"], False)
+    _, mv, _, _ = K.model_moments(r["W"], r["a"], r["b"], False)
     np.testing.assert_allclose(mv, p, atol=1e-5)
     assert np.abs(r["W"]).max() < 0.05
     logit = np.log(p / (1 - p))

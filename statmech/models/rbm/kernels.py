@@ -235,30 +235,37 @@ def weighted_moments(X, w, W, b):
 def gibbs(Vs, W, a, b, k, key, ctr):
     """``k`` block-Gibbs steps ``h ~ p(h|v)``, ``v ~ p(v|h)`` on every chain (row) of ``Vs``.
 
-    ``Vs`` (uint8, ``n x V``) is updated in place; returns the next free counter.
+    ``Vs`` (uint8, ``n x V``) is updated in place; returns the next free counter. A unit is set
+    to 1 iff ``u < sigma(x)``, i.e. ``u (1 + e^-x) < 1``, with ``u`` uniform in [0, 1). Fields
+    are accumulated from the rows of ``W`` (active visible units) and of ``W^T`` (active hidden
+    units), contiguous vector adds.
     """
     n, V = Vs.shape
     H = W.shape[1]
+    WT = np.ascontiguousarray(W.T)
     per = uint64(H + V)
-    h = np.empty(H, dtype=np.uint8)
-    field = np.empty(H)
+    on = np.empty(max(H, V), dtype=np.int64)
+    fh = np.empty(H)
+    fv = np.empty(V)
     for t in range(k):
         for c in range(n):
             base = ctr + (uint64(t) * uint64(n) + uint64(c)) * per
-            for j in range(H):
-                field[j] = b[j]
+            fh[:] = b
             for i in range(V):
                 if Vs[c, i]:
-                    for j in range(H):
-                        field[j] += W[i, j]
+                    fh += W[i]
+            m = 0
             for j in range(H):
-                h[j] = 1 if uniform(key, base + uint64(j)) < sigmoid(field[j]) else 0
+                u = uniform(key, base + uint64(j))
+                if u * (1.0 + math.exp(-fh[j])) < 1.0:
+                    on[m] = j
+                    m += 1
+            fv[:] = a
+            for q in range(m):
+                fv += WT[on[q]]
             for i in range(V):
-                x = a[i]
-                for j in range(H):
-                    if h[j]:
-                        x += W[i, j]
-                Vs[c, i] = 1 if uniform(key, base + uint64(H + i)) < sigmoid(x) else 0
+                u = uniform(key, base + uint64(H + i))
+                Vs[c, i] = 1 if u * (1.0 + math.exp(-fv[i])) < 1.0 else 0
     return ctr + uint64(k) * uint64(n) * per
 
 
