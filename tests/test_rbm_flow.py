@@ -31,7 +31,7 @@ def _small_quick(tmp_path: Path) -> Path:
     cfg["settings"].update(epochs=30, checkpoint=10, chains=20, hidden_size=16)
     cfg["store"] = str(tmp_path / "quick.zarr")
     path = tmp_path / "rbm-small.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
 

@@ -442,7 +442,7 @@ class RBM(Model):
         method = METHODS[int(point["method"])]
         batch = min(int(point["batch"]), _n_train(law, settings))
         n_up = settings.epochs * updates_per_epoch(law, settings, batch)
-        enum = 2.0 ** min(V, max(H, 1)) * V * max(H, 1) * 3
+        enum = 2.0 ** min(V, max(H, 1)) * (V + 20) * max(H, 1) * 3  # + exp, log1p per term
         if method == "fvbm":
             enum = 2.0**V * V * V
             per_update = enum
