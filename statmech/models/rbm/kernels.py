@@ -123,58 +123,62 @@ def log_z(W: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
 
 
 @njit(**JIT)
-def model_moments(W, a, b, over_visible):
-    """``(ln Z, <v>, <h>, <v h^T>)`` of the model by exact enumeration.
+def _moments_enumerate(W, a, b):
+    """``(ln Z, <v>, <h>, <v h^T>)`` enumerating the first layer (``W`` is V x H, ``v`` summed).
 
-    ``over_visible``: enumerate the visible layer (hidden expectations as sigmoids), else the
-    hidden layer. Both give the same numbers up to rounding.
+    One pass with a running maximum (streaming log-sum-exp): the accumulators are rescaled by
+    ``exp(m_old - m_new)`` whenever the largest ``ln p~(v)`` so far increases. Per state one
+    ``exp`` and one ``log1p`` per hidden unit give both ``softplus`` and ``sigmoid``.
     """
     V, H = W.shape
     Ev = np.zeros(V)
     Eh = np.zeros(H)
     Evh = np.zeros((V, H))
+    field = np.empty(H)
+    sig = np.empty(H)
+    m = -np.inf
+    S = 0.0
+    for s in range(1 << V):
+        field[:] = b
+        lw = 0.0
+        for i in range(V):
+            if (s >> i) & 1:
+                lw += a[i]
+                field += W[i]
+        for j in range(H):
+            x = field[j]
+            e = math.exp(-abs(x))
+            lw += max(x, 0.0) + math.log1p(e)
+            sig[j] = 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
+        if lw > m:
+            scale = math.exp(m - lw) if S > 0 else 0.0
+            S *= scale
+            Ev *= scale
+            Eh *= scale
+            Evh *= scale
+            m = lw
+        p = math.exp(lw - m)
+        S += p
+        Eh += p * sig
+        for i in range(V):
+            if (s >> i) & 1:
+                Ev[i] += p
+                Evh[i] += p * sig
+    return m + math.log(S), Ev / S, Eh / S, Evh / S
+
+
+@njit(**JIT)
+def model_moments(W, a, b, over_visible):
+    """``(ln Z, <v>, <h>, <v h^T>)`` of the model by exact enumeration.
+
+    ``over_visible``: enumerate the visible layer (hidden expectations as sigmoids), else the
+    hidden layer (the same function on ``W^T`` with the layers' roles swapped). Both give the
+    same numbers up to rounding.
+    """
     if over_visible:
-        lw = _log_marginals_visible(W, a, b)
-    else:
-        lw = _log_marginals_hidden(W, a, b)
-    lz = _logsumexp(lw)
-    if over_visible:
-        hp = np.empty(H)
-        for s in range(lw.shape[0]):
-            p = math.exp(lw[s] - lz)
-            for j in range(H):
-                hp[j] = b[j]
-            for i in range(V):
-                if (s >> i) & 1:
-                    for j in range(H):
-                        hp[j] += W[i, j]
-            for j in range(H):
-                hp[j] = sigmoid(hp[j])
-                Eh[j] += p * hp[j]
-            for i in range(V):
-                if (s >> i) & 1:
-                    Ev[i] += p
-                    for j in range(H):
-                        Evh[i, j] += p * hp[j]
-    else:
-        vp = np.empty(V)
-        for s in range(lw.shape[0]):
-            p = math.exp(lw[s] - lz)
-            for i in range(V):
-                vp[i] = a[i]
-            for j in range(H):
-                if (s >> j) & 1:
-                    for i in range(V):
-                        vp[i] += W[i, j]
-            for i in range(V):
-                vp[i] = sigmoid(vp[i])
-                Ev[i] += p * vp[i]
-            for j in range(H):
-                if (s >> j) & 1:
-                    Eh[j] += p
-                    for i in range(V):
-                        Evh[i, j] += p * vp[i]
-    return lz, Ev, Eh, Evh
+        return _moments_enumerate(W, a, b)
+    lz, Eh, Ev, Ehv = _moments_enumerate(np.ascontiguousarray(W.T), b, a)
+    return lz, Ev, Eh, np.ascontiguousarray(Ehv.T)
 
 
 @njit(**JIT)
