@@ -44,7 +44,7 @@ rebuild it).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -131,7 +131,7 @@ class RBMSettings(BaseModel):
         return np.arange(0, self.epochs + 1, self.checkpoint)
 
 
-def _pos(name: str) -> callable:  # type: ignore[valid-type]
+def _pos(name: str) -> Callable[[Scalar], str | None]:
     def check(v: Scalar) -> str | None:
         return None if v > 0 else f"{name} must be > 0 (got {v})"
     return check
