@@ -136,3 +136,22 @@ def test_every_dataset_trains_with_every_method(dataset: str, extra: dict) -> No
         assert np.all(r["ll"] <= -law.entropy)
         assert int(r["updates"]) == 4 * math.ceil(
             (len(law.X) if law.patterns else 20) / 7)
+
+
+def test_divergence_onset_on_a_synthetic_grid() -> None:
+    import xarray as xr
+
+    from statmech.analysis import rbm as an
+
+    div = np.zeros((2, 2, 4, 3), dtype=bool)  # method (exact, cd) x k x lr x replica
+    div[1, 0, 2:, :2] = True  # cd, k = 1: majority diverged from lr = 1 on
+    div[1, 1, 3:, :] = True
+    ds = xr.Dataset(
+        {"diverged": (("method", "k", "lr", "replica"), div),
+         "done": (("method", "k", "lr", "replica"), np.ones_like(div))},
+        coords={"method": [0, 1], "k": [1, 5], "lr": [0.1, 0.3, 1.0, 3.0]},
+        attrs={"replica_dim": "replica"})
+    centre, err = an.divergence_onset(ds)
+    assert centre == pytest.approx(math.sqrt(0.3), 1e-12) and err == pytest.approx(0.35)
+    assert math.isnan(an.divergence_onset(ds, code=0)[0])
+    assert an.propose_divergence(ds, 3) == ("lr", centre, err)

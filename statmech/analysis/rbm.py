@@ -154,3 +154,37 @@ def estimates(ds: xr.Dataset) -> list[Estimate]:
         method="ln Z re-enumerated from the stored final W, a, b (fvbm: J, a)", exact=0.0,
         exact_label="0 (same parameters)"))
     return rows
+
+
+def divergence_onset(ds: xr.Dataset, code: int = 1) -> tuple[float, float]:
+    """Learning rate where training starts to diverge for method ``code`` (default cd).
+
+    At the smallest k (and the largest H, the first batch), the geometric mean of the largest
+    ``lr`` below which every cell has a diverged fraction < 1/2 and the next ``lr``; the error is
+    half the gap. ``(nan, nan)`` if no cell (or every cell) diverged.
+    """
+    ds = load(ds)
+    sub = select_method(ds, code)
+    sel = {}
+    for d in axes_of(sub):
+        if d == "lr":
+            continue
+        vals = sub[d].values
+        sel[d] = vals.max() if d == "H" else vals.min() if d == "k" else vals[0]
+    frac = diverged_fraction(sub.sel(sel) if sel else sub)
+    lrs = frac["lr"].values.astype(float)
+    bad = frac.values >= 0.5
+    if not bad.any() or bad[0]:
+        return math.nan, math.nan
+    i = int(np.argmax(bad))
+    lo, hi = lrs[i - 1], lrs[i]
+    return float(math.sqrt(lo * hi)), float((hi - lo) / 2)
+
+
+def propose_divergence(ds: xr.Dataset, k: int) -> tuple[str, float, float]:
+    """Refinement proposer: new ``lr`` values around the CD divergence onset."""
+    centre, err = divergence_onset(ds)
+    if not math.isfinite(centre):
+        raise ValueError("no divergence onset inside the lr range (need a diverged cell above "
+                         "a non-diverged one for cd at the smallest k)")
+    return "lr", centre, err

@@ -5,8 +5,9 @@ Imported only by the presentation layer (never by workers).
 
 from __future__ import annotations
 
-from statmech.analysis.rbm import estimates
+from statmech.analysis.rbm import estimates, propose_divergence
 from statmech.plots.rbm import figures
 from statmech.presentation import Presentation
 
-PRESENTATION = Presentation(figures=figures, estimates=estimates)
+PRESENTATION = Presentation(figures=figures, estimates=estimates,
+                            refine={"cd-divergence": propose_divergence})
