@@ -22,9 +22,10 @@ hence the same trajectory.
 
 Arithmetic.
 
-* ``power``: exact ``int64``. ``g`` is tabulated once per network on ``a = -N ... N``
-  (``gtab[a + N]``), and ``|D_i| <= K g(N - 1) <= K (N + 1)^n``; the model refuses points where
-  ``K (N + 1)^n >= 2^63`` (:func:`power_bound_ok`), so nothing can overflow and ties are exact.
+* ``power``: exact ``int64``. ``g`` is a closed-form polynomial for n <= 6 and tabulated once
+  per network on ``a = -N ... N`` (``gtab[a + N]``) beyond. ``|D_i| <= K g(N - 1) <=
+  K (N + 1)^n``; the model refuses points where ``K (N + 1)^n >= 2^63``
+  (:func:`power_bound_ok`), so nothing can overflow and ties are exact.
 * ``exp``: ``float64``. ``D_i = 2 sinh(1) sum_mu xi_i^mu e^{a^mu}``; the positive factor is dropped
   and the sum is evaluated as ``sum_mu xi_i^mu e^{a^mu - c}`` with ``c = max_mu M^mu + 1 >=
   max_mu a^mu`` (the maximum subtracted: the largest term is >= e^-2, nothing overflows; terms
@@ -44,6 +45,8 @@ from numba import int8, int32, int64, njit, uint64
 from statmech.models.hopfield.kernels import _shuffle
 from statmech.rng import JIT
 
+#: largest n whose g(a) the kernels evaluate in closed form (a table beyond)
+CLOSED_FORM_MAX_N = 6
 #: relative rounding bound per term of the exp sum (the fallback to exact level counts)
 EXP_TIE_EPS = 4.0 * np.finfo(np.float64).eps
 
@@ -78,9 +81,44 @@ def power_bound_ok(n_spins: int, n_patterns: int, n: int) -> bool:
 
 
 @njit(inline="always", **JIT)
-def _drive_power(row, M, si, gtab, n_spins):
-    """``D_i`` (int64) of a spin with pattern row ``row`` and value ``si`` (power energy)."""
+def _drive_power(row, M, si, n, gtab, n_spins):
+    """``D_i`` (int64) of a spin with pattern row ``row`` and value ``si`` (power energy).
+
+    ``g`` in closed form for n <= 6 (``2 sum_{k odd} C(n, k) a^(n-k)``; the branch is outside
+    the pattern loop, which vectorises), from the table ``gtab`` beyond.
+    """
     d = int64(0)
+    if n == 2:
+        for k in range(row.shape[0]):
+            x = int64(row[k])
+            d += x * (int64(M[k]) - x * si)
+        return 4 * d
+    if n == 3:
+        for k in range(row.shape[0]):
+            x = int64(row[k])
+            a = int64(M[k]) - x * si
+            d += x * (6 * a * a + 2)
+        return d
+    if n == 4:
+        for k in range(row.shape[0]):
+            x = int64(row[k])
+            a = int64(M[k]) - x * si
+            d += x * (8 * a * a + 8) * a
+        return d
+    if n == 5:
+        for k in range(row.shape[0]):
+            x = int64(row[k])
+            a = int64(M[k]) - x * si
+            b = a * a
+            d += x * ((10 * b + 20) * b + 2)
+        return d
+    if n == 6:
+        for k in range(row.shape[0]):
+            x = int64(row[k])
+            a = int64(M[k]) - x * si
+            b = a * a
+            d += x * ((12 * b + 40) * b + 12) * a
+        return d
     for k in range(row.shape[0]):
         x = int64(row[k])
         a = int64(M[k]) - x * si
@@ -123,13 +161,13 @@ def _max_overlap(M):
 
 
 @njit(**JIT)
-def drive_sign(xi, M, s, i, exp_energy, gtab, etab, counts):
+def drive_sign(xi, M, s, i, exp_energy, n, gtab, etab, counts):
     """Sign (-1, 0, +1) of ``D_i`` for spin i in the state ``s`` with overlaps ``M``."""
     n_spins = xi.shape[0]
     row = xi[i]
     si = int64(s[i])
     if not exp_energy:
-        d = _drive_power(row, M, si, gtab, n_spins)
+        d = _drive_power(row, M, si, n, gtab, n_spins)
         return int64(1) if d > 0 else (int64(-1) if d < 0 else int64(0))
     top = _max_overlap(M) + 1
     acc = 0.0
@@ -146,19 +184,19 @@ def drive_sign(xi, M, s, i, exp_energy, gtab, etab, counts):
 
 
 @njit(**JIT)
-def count_unstable(xi, M, s, exp_energy, gtab, etab):
+def count_unstable(xi, M, s, exp_energy, n, gtab, etab):
     """Number of spins with ``s_i D_i < 0`` (a state is a fixed point iff this is 0)."""
     n_spins = xi.shape[0]
     counts = np.zeros(2 * n_spins + 1, dtype=np.int64)
     bad = 0
     for i in range(n_spins):
-        if int64(s[i]) * drive_sign(xi, M, s, i, exp_energy, gtab, etab, counts) < 0:
+        if int64(s[i]) * drive_sign(xi, M, s, i, exp_energy, n, gtab, etab, counts) < 0:
             bad += 1
     return bad
 
 
 @njit(**JIT)
-def sequential(xi, s, M, key, exp_energy, gtab, etab, n_sweeps):
+def sequential(xi, s, M, key, exp_energy, n, gtab, etab, n_sweeps):
     """Zero-T asynchronous dynamics; ``s`` and ``M`` (:func:`overlaps`) are updated in place.
 
     The loop is that of :func:`statmech.models.hopfield.kernels.sequential` at ``zero_t``: each
@@ -182,7 +220,7 @@ def sequential(xi, s, M, key, exp_energy, gtab, etab, n_sweeps):
         for t in range(n_spins):
             i = order[t]
             si = int32(s[i])
-            if si * drive_sign(xi, M, s, i, exp_energy, gtab, etab, counts) < 0:
+            if si * drive_sign(xi, M, s, i, exp_energy, n, gtab, etab, counts) < 0:
                 s[i] = int8(-si)
                 row = xi[i]
                 d = int32(-2) * si

@@ -44,6 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from statmech.models.base import Model, Parameter, Point, Scalar, Variable
 from statmech.models.dense_hopfield.kernels import (
+    CLOSED_FORM_MAX_N,
     count_unstable,
     exp_table,
     g_table,
@@ -276,7 +277,8 @@ def tables(N: int, n: int, energy: str) -> tuple[bool, np.ndarray, np.ndarray]:
     """``(exp_energy, gtab, etab)`` for the kernels (the unused table is empty)."""
     if energy == "exp":
         return True, np.zeros(0, dtype=np.int64), exp_table(N)
-    return False, g_table(N, n), np.zeros(0, dtype=np.float64)
+    gtab = g_table(N, n) if n > CLOSED_FORM_MAX_N else np.zeros(0, dtype=np.int64)
+    return False, gtab, np.zeros(0, dtype=np.float64)
 
 
 def run_trial(
@@ -294,10 +296,10 @@ def run_trial(
     flip_random(s, k, init_key)
     start = s.copy()
     M = overlaps(xi, s, np.empty(K, dtype=overlap_dtype(N)))
-    unstable0 = count_unstable(xi, M, s, exp_energy, gtab, etab) / N
-    sweeps, converged, flips = sequential(xi, s, M, dyn_key, exp_energy, gtab, etab,
+    unstable0 = count_unstable(xi, M, s, exp_energy, n, gtab, etab) / N
+    sweeps, converged, flips = sequential(xi, s, M, dyn_key, exp_energy, n, gtab, etab,
                                           settings.max_sweeps)
-    fixed = bool(converged) or count_unstable(xi, M, s, exp_energy, gtab, etab) == 0
+    fixed = bool(converged) or count_unstable(xi, M, s, exp_energy, n, gtab, etab) == 0
     m_all = M.astype(np.int64) / N
     a = np.abs(m_all)
     return {
