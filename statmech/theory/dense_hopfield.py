@@ -178,3 +178,15 @@ def exp_twin_probability(N: int, K: int) -> float:
     """
     q = (N + 1) * 2.0 ** (-N)
     return float(-np.expm1((K - 1) * np.log1p(-q)))
+
+
+def exp_p_error_twin(N: int, K: int) -> float:
+    """Leading-order one-step error of the exp energy: a twin at bit i, then a fair sign.
+
+    Another pattern equal to the probe except at bit i (probability ``2^-N`` each) cancels the
+    signal ``e^(N-1)`` exactly; the remaining crosstalk is symmetric, so the bit is then unstable
+    with probability ~1/2: ``P_err ~ (1 - (1 - 2^-N)^(K-1)) / 2``. An approximation (no exact
+    finite-N law is computed for exp), good while the other patterns' crosstalk
+    ``~ sqrt(K cosh(2)^(N-1)) e^-(N-1)`` stays well below 1 (alpha well below 0.6).
+    """
+    return float(-0.5 * np.expm1((K - 1) * np.log1p(-(2.0 ** -N))))
