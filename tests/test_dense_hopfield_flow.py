@@ -81,6 +81,8 @@ def test_small_sweep_end_to_end_and_n2_equals_hopfield(prefect_server: str,
     assert {"kc_slope_n2", "kc_slope_n3"} <= set(est)
     assert est["kc_slope_n2"].exact == 1.0 and est["kc_slope_n3"].exact == 2.0
     assert est["kc_slope_n3"].value > est["kc_slope_n2"].value  # K_c grows faster with n
+    axis, centre, error = PRESENTATION.refine["capacity"](xr.open_zarr(dense.store), 3)
+    assert axis == "alpha" and min(ALPHAS) < centre < max(ALPHAS) and error > 0
     rows = [e for k, e in est.items() if k.startswith("unstable0_")]
     assert rows
     for e in rows:  # exact references are those of the stored K

@@ -20,7 +20,7 @@ from statmech.theory import dense_hopfield as th
 
 @pytest.mark.parametrize(
     ("N", "n", "K", "samples"),
-    [(40, 3, 98, 80), (32, 4, 404, 60), (60, 3, 300, 40), (63, 2, 12, 120)],
+    [(40, 3, 98, 80), (32, 4, 404, 40), (60, 3, 300, 40), (63, 2, 12, 120)],
 )
 def test_one_step_error_matches_exact_convolution(N: int, n: int, K: int, samples: int) -> None:
     model = get_model("dense-hopfield")

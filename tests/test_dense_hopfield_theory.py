@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from statmech.models.dense_hopfield.model import double_factorial_odd
+from statmech.models.dense_hopfield.kernels import double_factorial_odd
 from statmech.theory import dense_hopfield as th
 from statmech.theory.hopfield import p_error_exact as hopfield_p_error
 

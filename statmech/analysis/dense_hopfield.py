@@ -28,7 +28,7 @@ import xarray as xr
 from statmech.analysis import hopfield as hop
 from statmech.analysis.common import sorted_by_axes
 from statmech.analysis.estimate import Estimate
-from statmech.models.dense_hopfield.model import double_factorial_odd
+from statmech.models.dense_hopfield.kernels import double_factorial_odd
 from statmech.theory import dense_hopfield as th
 
 RETRIEVAL_THRESHOLD = hop.RETRIEVAL_THRESHOLD
@@ -204,3 +204,15 @@ def estimates(ds: xr.Dataset) -> list[Estimate]:
         return []
     cap = capacity(ds)
     return [*slopes(cap, ds), *capacity_rows(cap), *one_step_rows(ds)]
+
+
+def capacity_proposer(ds: xr.Dataset, k: int) -> tuple[str, float, float]:
+    """Refinement target ``capacity``: alpha_c of the (N, n) whose estimate is least certain."""
+    est = hop.alpha_c_estimates(sorted_by_axes(hop.load(ds, ("m",))), n_boot=300)
+    err = est["alpha_c_err"].values.ravel()
+    val = est["alpha_c"].values.ravel()
+    ok = np.isfinite(err) & np.isfinite(val)
+    if not ok.any():
+        raise ValueError("the retrieval probability crosses 1/2 at no swept alpha")
+    i = int(np.argmax(np.where(ok, err, -np.inf)))
+    return "alpha", float(val[i]), float(err[i])

@@ -67,7 +67,7 @@ import math
 import numpy as np
 from scipy import fft, special, stats
 
-from statmech.models.dense_hopfield.model import double_factorial_odd
+from statmech.models.dense_hopfield.kernels import double_factorial_odd
 
 #: ln 2 / 2: below it every stored pattern of the exp model is a fixed point w.h.p.
 EXP_ALPHA_ALL = math.log(2.0) / 2.0

@@ -39,6 +39,8 @@ Arithmetic.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import int8, int32, int64, njit, uint64
 
@@ -49,6 +51,11 @@ from statmech.rng import JIT
 CLOSED_FORM_MAX_N = 6
 #: relative rounding bound per term of the exp sum (the fallback to exact level counts)
 EXP_TIE_EPS = 4.0 * np.finfo(np.float64).eps
+
+
+def double_factorial_odd(n: int) -> int:
+    """``(2n - 3)!! = 1 * 3 * ... * (2n - 3)`` (1 for n = 2): the crosstalk variance constant."""
+    return math.prod(range(1, 2 * n - 2, 2))
 
 
 def g_table(n_spins: int, n: int) -> np.ndarray:

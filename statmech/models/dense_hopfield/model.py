@@ -46,6 +46,7 @@ from statmech.models.base import Model, Parameter, Point, Scalar, Variable
 from statmech.models.dense_hopfield.kernels import (
     CLOSED_FORM_MAX_N,
     count_unstable,
+    double_factorial_odd,
     exp_table,
     g_table,
     power_bound,
@@ -70,11 +71,6 @@ CONVENTIONS = (
 
 #: largest N * K (pattern bytes) a unit may allocate
 MAX_PATTERN_BYTES = 2**30
-
-
-def double_factorial_odd(n: int) -> int:
-    """``(2n - 3)!! = 1 * 3 * ... * (2n - 3)`` (1 for n = 2)."""
-    return math.prod(range(1, 2 * n - 2, 2))
 
 
 def n_patterns(N: int, n: int, alpha: float, energy: str = "power", load: str = "plain") -> int:
