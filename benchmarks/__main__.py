@@ -18,6 +18,7 @@ SUITES = {
     "refine": "benchmarks.refine",
     "dynamics": "benchmarks.dynamics",
     "hopfield": "benchmarks.hopfield",
+    "dense-hopfield": "benchmarks.dense_hopfield",
     "sk": "benchmarks.sk",
     "rbm": "benchmarks.rbm",
     "peers": "benchmarks.peers",

@@ -20,13 +20,14 @@ from statmech.models.base import Model
 
 @cache
 def _registry() -> dict[str, type[Model]]:
+    from statmech.models.dense_hopfield.model import DenseHopfield
     from statmech.models.hopfield.model import Hopfield
     from statmech.models.ising.model import Ising1D, Ising2D
     from statmech.models.rbm.model import RBM
     from statmech.models.sk.model import SK, SKOverlap
 
     models: dict[str, type[Model]] = {
-        m.name: m for m in (Ising2D, Ising1D, Hopfield, SK, SKOverlap, RBM)
+        m.name: m for m in (Ising2D, Ising1D, Hopfield, SK, SKOverlap, RBM, DenseHopfield)
     }
     for ep in metadata.entry_points(group="statmech.models"):
         models.setdefault(ep.name, ep.load())
