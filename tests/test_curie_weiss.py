@@ -91,6 +91,22 @@ def test_equilibrium_matches_exact_finite_n(rule: str, N: int, T: float, B: floa
     assert all(o["tau_abs_m"] >= 0.5 for o in outs)
 
 
+def test_global_flip_restores_symmetry_below_tc() -> None:
+    """N = 2000, T = 0.8, B = 0: no tunnelling in the run; with global flips <m> = 0 is sampled."""
+    N, T = 2000, 0.8
+    exact = cw.finite_moments(N, T, 0.0)
+    for flip in (False, True):
+        s = CurieWeissSettings(rule="metropolis", thermalization=200, sweeps=4000, start="cold",
+                               global_flip=flip)
+        outs = _replicas({"N": N, "T": T, "B": 0.0}, s, 2, seed=3)
+        z = _z_scores(outs, exact)
+        if flip:
+            assert all(abs(v) < 4 for v in z.values()), z
+        else:  # stuck in the m > 0 well: every even observable still right, <m> is not
+            assert all(abs(v) < 4 for k, v in z.items() if k != "m"), z
+            assert z["m"] > 100
+
+
 @pytest.mark.parametrize(("T", "B"), [(1.5, 0.0), (0.8, 0.03)])
 def test_equilibrium_large_n_block_path(T: float, B: float) -> None:
     """N = 2^17 (certified blocks) against the exact sums, away from Tc (short tau)."""

@@ -237,15 +237,28 @@ def advance(k, n, beta, J, B, heatbath, key, ctr, n_steps, Dt, Ut, stop_k, block
     return k, ctr, acc, done
 
 
+#: the global-flip stream's key is ``mix64(key ^ KEY3)``
+KEY3 = np.uint64(0xBB67AE8584CAA73B)
+
+
 @njit(**JIT)
-def simulate(k, n, beta, J, B, heatbath, key, ctr, n_therm, n_meas, every, Dt, Ut, blocks):
+def simulate(k, n, beta, J, B, heatbath, key, ctr, n_therm, n_meas, every, Dt, Ut, blocks,
+             flip=False):
     """Equilibrium run: ``n_therm`` sweeps, then ``n_meas`` measurements ``every`` sweeps apart.
+
+    ``flip`` (for B = 0 only): after every sweep, reverse all spins (k -> n - k) with
+    probability 1/2 (word ``sweep`` of stream ``mix64(key ^ KEY3)``), an exact move at B = 0.
 
     Returns ``(M after each measurement (int64), accepted moves during measurement, k, ctr)``.
     """
+    key3 = mix64(key ^ KEY3)
+    sweep = uint64(0)
     for _ in range(n_therm):
         k, ctr, _a, _d = advance(k, n, beta, J, B, heatbath, key, ctr, n, Dt, Ut, NO_STOP,
                                  blocks)
+        if flip and (mix64(key3 + sweep * GAMMA) >> uint64(63)):
+            k = n - k
+        sweep += uint64(1)
     mags = np.empty(n_meas, dtype=np.int64)
     acc = int64(0)
     for t in range(n_meas):
@@ -253,6 +266,9 @@ def simulate(k, n, beta, J, B, heatbath, key, ctr, n_therm, n_meas, every, Dt, U
             k, ctr, a, _d = advance(k, n, beta, J, B, heatbath, key, ctr, n, Dt, Ut, NO_STOP,
                                     blocks)
             acc += a
+            if flip and (mix64(key3 + sweep * GAMMA) >> uint64(63)):
+                k = n - k
+            sweep += uint64(1)
         mags[t] = 2 * k - n
     return mags, acc, k, ctr
 
