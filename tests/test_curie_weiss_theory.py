@@ -175,3 +175,29 @@ def test_lattice_mean_field() -> None:
     assert float(cw.lattice_mean_field_m(1.9, 0.0, d=1)) > 0.1
     m = float(cw.lattice_mean_field_m(3.0, 0.2, d=2))
     assert m == pytest.approx(math.tanh((4 * m + 0.2) / 3.0), abs=1e-13)
+
+
+@pytest.mark.parametrize(("model", "size", "tc"), [("ising1d", "N", 2), ("ising2d", "L", 4)])
+def test_mean_field_overlay_on_ising_plots(model: str, size: str, tc: int) -> None:
+    """The Ising magnetisation panel carries the Weiss mean-field curve with Tc^MF = 2d."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import xarray as xr
+
+    from statmech.models.ising.model import VARIABLES
+    from statmech.plots.ising import ising_figure
+
+    T = np.array([1.0, 2.0, 3.0, 4.5])
+    shape = (1, T.size, 2)
+    data = {v.name: ((size, "T", "replica"), np.full(shape, 0.5)) for v in VARIABLES}
+    data["done"] = ((size, "T", "replica"), np.ones(shape, dtype=bool))
+    ds = xr.Dataset(data, coords={size: [4], "T": T, "replica": [0, 1]},
+                    attrs={"model": model, "replica_dim": "replica",
+                           "fixed_parameters": '{"B": 0.0}'})
+    fig = ising_figure(ds)
+    ax = fig.axes[0]
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == f"mean field (Tc = {tc})"]
+    x, y = line.get_data()
+    np.testing.assert_allclose(y, np.abs(cw.lattice_mean_field_m(x, 0.0, tc // 2)))
+    assert y[x < tc].min() > 0 and np.all(y[x > tc] == 0)
