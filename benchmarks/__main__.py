@@ -19,6 +19,7 @@ SUITES = {
     "dynamics": "benchmarks.dynamics",
     "hopfield": "benchmarks.hopfield",
     "sk": "benchmarks.sk",
+    "curie-weiss": "benchmarks.curie_weiss",
     "peers": "benchmarks.peers",
 }
 
