@@ -87,7 +87,7 @@ def test_escape_sweep_end_to_end(prefect_server: str, tmp_path: Path) -> None:
     from statmech.models.curie_weiss import presentation
 
     text = (ROOT / "configs" / "curie-weiss-escape.yaml").read_text()
-    text = text.replace("N: [64, 256, 1024]", "N: [64]").replace("replicas: 100", "replicas: 100")
+    text = text.replace("N: [64, 256, 1024]", "N: [64]")
     text = text.replace("B: [-0.2, -0.1, -0.07, -0.05, -0.045]", "B: [-0.2, -0.1]")
     text = text.replace("store: results/curie-weiss-escape.zarr", f"store: {tmp_path / 'e.zarr'}")
     sweep = parse_config(text)
