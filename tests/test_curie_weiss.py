@@ -199,3 +199,12 @@ def test_slow_ramp_loop_closes_above_tc() -> None:
     fields = s.ramp_fields()[:steps]
     exact = np.array([cw.finite_moments(200, 1.5, b)["m"] for b in fields])
     assert np.all(np.abs(down - exact) < 4 * err[:steps] + 0.01)  # slow: near equilibrium
+
+
+def test_very_large_n_runs_in_constant_memory() -> None:
+    """N = 10^8: two sweeps from M = 0 at T = 1.5 stay paramagnetic (N <m^2> ~ T/(T - 1) = 3)."""
+    N = 10**8
+    mags, acc, _k, _ = simulate(N // 2, N, 1 / 1.5, 1.0, 0.0, True, np.uint64(8), np.uint64(0),
+                               0, 2, 1, E, E, True)
+    assert np.all(np.abs(mags) < 10 * np.sqrt(3 * N))
+    assert abs(acc / (2 * N) - 0.5) < 0.01  # heat bath near m = 0 accepts half the attempts
