@@ -21,6 +21,7 @@ SUITES = {
     "dense-hopfield": "benchmarks.dense_hopfield",
     "sk": "benchmarks.sk",
     "rbm": "benchmarks.rbm",
+    "curie-weiss": "benchmarks.curie_weiss",
     "peers": "benchmarks.peers",
 }
 

@@ -20,6 +20,7 @@ from statmech.models.base import Model
 
 @cache
 def _registry() -> dict[str, type[Model]]:
+    from statmech.models.curie_weiss.model import CurieWeiss
     from statmech.models.dense_hopfield.model import DenseHopfield
     from statmech.models.hopfield.model import Hopfield
     from statmech.models.ising.model import Ising1D, Ising2D
@@ -27,7 +28,8 @@ def _registry() -> dict[str, type[Model]]:
     from statmech.models.sk.model import SK, SKOverlap
 
     models: dict[str, type[Model]] = {
-        m.name: m for m in (Ising2D, Ising1D, Hopfield, SK, SKOverlap, RBM, DenseHopfield)
+        m.name: m
+        for m in (Ising2D, Ising1D, Hopfield, SK, SKOverlap, CurieWeiss, RBM, DenseHopfield)
     }
     for ep in metadata.entry_points(group="statmech.models"):
         models.setdefault(ep.name, ep.load())
