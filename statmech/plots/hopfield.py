@@ -58,7 +58,7 @@ def overlap_figure(ds: xr.Dataset, sel: dict[str, object] | None = None,
         pr, pe = an.retrieval_probability(d, threshold)
         ax_p.errorbar(alpha, pr, yerr=pe, fmt="o-", ms=3.5, lw=0.8, capsize=2, color=c,
                       label=label)
-        u, ue = an.sample_mean(an.per_sample(d, d["unstable0"]), an._rep(d))
+        u, ue = an.mean_with_error(an.per_sample(d, d["unstable0"]), an._rep(d))
         shown = u.values > 0  # log scale: runs without any unstable bit are not drawn
         uv, ev = u.values[shown], ue.values[shown]
         ax_x.errorbar(alpha[shown], uv, yerr=[np.minimum(ev, 0.9 * uv), ev], fmt="o", ms=3.5,
@@ -105,11 +105,11 @@ def capacity_figure(ds: xr.Dataset, sel: dict[str, object] | None = None,
     ax.plot([0], [crit.alpha_c], "k*", ms=10, label=f"AGS RS {crit.alpha_c:.4f}")
     if fit is not None:
         xf = np.linspace(0, x.max() * 1.05, 50)
-        ax.plot(xf, fit.alpha_inf + fit.slope * xf, "C1-", lw=1,
-                label=(rf"fit: $\alpha_\infty$ = {fit.alpha_inf:.4f} ± {fit.alpha_inf_err:.4f}"
+        inf, slope = fit["alpha_inf"], fit["slope"]
+        ax.plot(xf, inf.value + slope.value * xf, "C1-", lw=1,
+                label=(rf"fit: $\alpha_\infty$ = {inf.value:.4f} ± {inf.error:.4f}"
                        rf", $\chi^2$/dof = {fit.chi2:.1f}/{fit.dof}"))
-        ax.errorbar([0], [fit.alpha_inf], yerr=[fit.alpha_inf_err], fmt="s", color="C1",
-                    capsize=3)
+        ax.errorbar([0], [inf.value], yerr=[inf.error], fmt="s", color="C1", capsize=3)
     ax.set_xlim(left=-0.002)
     ax.set_xlabel(rf"$N^{{-{omega:g}}}$")
     ax.set_ylabel(r"$\alpha_c(N)$")

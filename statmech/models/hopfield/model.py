@@ -171,6 +171,7 @@ class Hopfield(Model):
     """Hopfield network: Hebbian couplings, random patterns, zero-T or Glauber retrieval."""
 
     name: ClassVar[str] = "hopfield"
+    presentation: ClassVar[str | None] = "statmech.models.hopfield.presentation:PRESENTATION"
     summary: ClassVar[str] = "Hopfield network with Hebbian couplings: retrieval of stored patterns"
     conventions: ClassVar[str] = CONVENTIONS
     settings_class: ClassVar[type[BaseModel]] = HopfieldSettings

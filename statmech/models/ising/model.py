@@ -245,6 +245,7 @@ class Ising2D(_Ising):
     """Square lattice L x L, checkerboard Metropolis or heat-bath updates in a field B."""
 
     name: ClassVar[str] = "ising2d"
+    presentation: ClassVar[str | None] = "statmech.models.ising.presentation:PRESENTATION"
     summary: ClassVar[str] = "2D Ising model on the periodic L x L square lattice"
     size_name: ClassVar[str] = "L"
     ns_per_flip: ClassVar[float] = 1.5
@@ -418,6 +419,7 @@ class Ising1D(_Ising):
     """Periodic chain of N spins, random-site Metropolis or heat-bath updates in a field B."""
 
     name: ClassVar[str] = "ising1d"
+    presentation: ClassVar[str | None] = "statmech.models.ising.presentation:PRESENTATION"
     summary: ClassVar[str] = "1D Ising chain of N spins with periodic boundaries"
     size_name: ClassVar[str] = "N"
     ns_per_flip: ClassVar[float] = 8.0

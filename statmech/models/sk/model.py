@@ -307,6 +307,7 @@ class SK(_SKBase):
     """Ground states and metastable states per disorder sample (exact or by search)."""
 
     name: ClassVar[str] = "sk"
+    presentation: ClassVar[str | None] = "statmech.models.sk.presentation:PRESENTATION"
     summary: ClassVar[str] = SK_SUMMARY
     settings_class: ClassVar[type[BaseModel]] = SKSettings
 
@@ -567,6 +568,7 @@ class SKOverlap(_SKBase):
     """Two real replicas per sample at every temperature of a ladder: overlaps and energies."""
 
     name: ClassVar[str] = "sk-overlap"
+    presentation: ClassVar[str | None] = "statmech.models.sk.presentation:PRESENTATION"
     summary: ClassVar[str] = OVERLAP_SUMMARY
     settings_class: ClassVar[type[BaseModel]] = SKOverlapSettings
 
