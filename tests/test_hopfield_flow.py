@@ -21,6 +21,7 @@ from statmech.theory.hopfield import ags_critical
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # the capacity config end to end; quick Hopfield physics: test_hopfield_physics
 @pytest.mark.timeout(300)
 def test_quick_capacity_sweep_end_to_end(prefect_server: str, tmp_path: Path) -> None:
     from flows.sweep import run_sweep

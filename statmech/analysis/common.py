@@ -6,6 +6,8 @@ Every function takes an opened dataset (``statmech.store.open_dataset(store)`` o
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import xarray as xr
 
@@ -36,7 +38,9 @@ def replica_mean(ds: xr.Dataset, name: str) -> tuple[xr.DataArray, xr.DataArray]
     mean, err = mean_with_error(x, rep)
     if f"{name}_err" in ds:
         n = x.notnull().sum(rep)
-        err = (np.sqrt((ds[f"{name}_err"].where(ds["done"]) ** 2).sum(rep)) / n).where(n > 0)
+        # numpy's stubs type a ufunc of a DataArray as an ndarray; xarray returns a DataArray
+        root = cast(xr.DataArray, np.sqrt((ds[f"{name}_err"].where(ds["done"]) ** 2).sum(rep)))
+        err = (root / n).where(n > 0)
     mean.attrs = dict(ds[name].attrs)
     err.attrs = {"long_name": f"standard error of {name}", "units": ds[name].attrs.get("units")}
     return mean, err.compute()

@@ -135,7 +135,7 @@ def half_crossing(alpha: np.ndarray, prob: np.ndarray, weights: np.ndarray) -> f
 
 
 def _combos(da: xr.DataArray, keep: tuple[str, ...]) -> Iterator[dict[str, object]]:
-    others = [d for d in da.dims if d not in keep]
+    others = [str(d) for d in da.dims if d not in keep]
     if not others:
         yield {}
         return

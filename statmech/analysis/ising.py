@@ -99,7 +99,11 @@ def binder_crossings(ds: xr.Dataset, selection: dict | None = None) -> xr.Datase
         m = np.stack([c["mean"].sel({sd: a}).values, c["mean"].sel({sd: b}).values])
         e = np.stack([c["err"].sel({sd: a}).values, c["err"].sel({sd: b}).values])
         guess = _crossing(T, m[0], m[1], None)
-        est = _bootstrap(lambda y, g=guess: _crossing(T, y[0], y[1], g), m, e)
+
+        def crossing(y: np.ndarray, g: float = guess) -> float:
+            return _crossing(T, y[0], y[1], g)
+
+        est = _bootstrap(crossing, m, e)
         rows.append((f"{a}-{b}", a, b, est.value, est.error))
     pair = [r[0] for r in rows]
     return xr.Dataset(
@@ -146,7 +150,8 @@ def peaks(ds: xr.Dataset, name: str = "chi", selection: dict | None = None) -> x
     c = curves(ds, name, selection)
     sd = size_dim(ds)
     T = c["T"].values
-    out = {k: [] for k in ("T_peak", "T_peak_err", "height", "height_err")}
+    out: dict[str, list[float]] = {k: [] for k in ("T_peak", "T_peak_err", "height",
+                                                   "height_err")}
     for n in c[sd].values:
         m, e = c["mean"].sel({sd: n}).values, c["err"].sel({sd: n}).values
         pos = _bootstrap(lambda y: _peak(T, y)[0], m, e)
@@ -235,7 +240,7 @@ def summary(ds: xr.Dataset, selection: dict | None = None) -> dict[str, Any]:
     return out
 
 
-def transition_selection(ds: xr.Dataset) -> dict | None:
+def transition_selection(ds: xr.Dataset) -> dict[str, float] | None:
     """Where the transition estimates are taken: ``{"B": 0.0}`` when B is an axis.
 
     The transition is at zero field: ``{}`` when B is not an axis, ``None`` when B is an axis

@@ -14,17 +14,18 @@ from __future__ import annotations
 import os
 from functools import cache
 from importlib import import_module, metadata
+from typing import Any
 
 from statmech.models.base import Model
 
 
 @cache
-def _registry() -> dict[str, type[Model]]:
+def _registry() -> dict[str, type[Model[Any]]]:
     from statmech.models.hopfield.model import Hopfield
     from statmech.models.ising.model import Ising1D, Ising2D
     from statmech.models.sk.model import SK, SKOverlap
 
-    models: dict[str, type[Model]] = {
+    models: dict[str, type[Model[Any]]] = {
         m.name: m for m in (Ising2D, Ising1D, Hopfield, SK, SKOverlap)
     }
     for ep in metadata.entry_points(group="statmech.models"):
@@ -42,6 +43,6 @@ def model_names() -> list[str]:
 
 
 @cache
-def get_model(name: str) -> Model:
+def get_model(name: str) -> Model[Any]:
     """The model called ``name`` (``KeyError`` if unknown)."""
     return _registry()[name]()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -146,8 +147,8 @@ def phase_figure(ds: xr.Dataset, sel: dict[str, object] | None = None) -> Figure
     keep = tg <= T.max()
     if keep.any():
         ax.plot(a_line[keep], tg[keep], "w--", lw=1.2, label=r"$T_g = 1 + \sqrt{\alpha}$")
-    ax.set_xlim(_edges(alpha)[[0, -1]])
-    ax.set_ylim(_edges(T)[[0, -1]])
+    ax.set_xlim(*map(float, _edges(alpha)[[0, -1]]))
+    ax.set_ylim(*map(float, _edges(T)[[0, -1]]))
     ax.set_xlabel(r"load $\alpha = p/N$")
     ax.set_ylabel("temperature T")
     ax.legend(fontsize=8, loc="upper right")
@@ -185,7 +186,7 @@ def figures(ds: xr.Dataset) -> dict[str, Figure]:
     axes = an.axes_of(ds)
     out: dict[str, Figure] = {}
 
-    def combos(keep: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    def combos(keep: tuple[str, ...]) -> Iterator[tuple[dict[str, object], str]]:
         others = [a for a in axes if a not in keep]
         for combo in itertools.product(*(ds[o].values.tolist() for o in others)):
             sel = dict(zip(others, combo, strict=True))

@@ -152,7 +152,7 @@ def overlap_figure(ds: xr.Dataset, temperatures: int = 5) -> Figure:
                         .astype(int))]
     fig, axes = plt.subplots(1, sizes.size, figsize=(4.5 * sizes.size, 4), squeeze=False,
                              constrained_layout=True)
-    others = {d: ds[d].values[0] for d in ds["done"].dims if d not in ("N", "sample")}
+    others = {str(d): ds[d].values[0] for d in ds["done"].dims if d not in ("N", "sample")}
     for ax, n in zip(axes[0], sizes, strict=True):
         for k, T in enumerate(pick):
             sel = {**others, "T": T}
@@ -181,11 +181,11 @@ def binder_figure(ds: xr.Dataset) -> Figure:
     axes = axes.ravel()
     N = an.parameter(ds, "N")
     sizes = np.atleast_1d(N.values)
-    others = {d: ds[d].values[0] for d in ds["done"].dims if d not in ("N", "sample")}
+    others = {str(d): ds[d].values[0] for d in ds["done"].dims if d not in ("N", "sample")}
     T = ds["T"].values
     for k, n in enumerate(sizes):
         c = _colors()[k % len(_colors())]
-        sel = {**others, **({"N": n} if "N" in ds.dims else {})}
+        sel: dict[str, object] = {**others, **({"N": n} if "N" in ds.dims else {})}
         axes[0].errorbar(T, g.sel(sel), yerr=g_err.sel(sel), fmt="o-", ms=3, capsize=2,
                          color=c, label=f"N = {n}")
         axes[1].errorbar(T, n * q2.sel(sel), yerr=n * q2_err.sel(sel), fmt="o-", ms=3,

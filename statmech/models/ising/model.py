@@ -14,7 +14,7 @@ lattice, N trials at random sites on the chain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -95,14 +95,14 @@ class IsingSettings(BaseModel):
         return self.sweeps // self.every
 
 
-def _positive(name: str):  # type: ignore[no-untyped-def]
+def _positive(name: str) -> Callable[[Scalar], str | None]:
     def check(v: Scalar) -> str | None:
         return None if v > 0 else f"{name} must be > 0 (got {v})"
 
     return check
 
 
-def _even_size(name: str):  # type: ignore[no-untyped-def]
+def _even_size(name: str) -> Callable[[Scalar], str | None]:
     def check(v: Scalar) -> str | None:
         if v < 2 or v % 2:
             return (f"{name} must be even and >= 2 for the checkerboard update (got {v})")
@@ -111,7 +111,7 @@ def _even_size(name: str):  # type: ignore[no-untyped-def]
     return check
 
 
-def _min_size(name: str, smallest: int):  # type: ignore[no-untyped-def]
+def _min_size(name: str, smallest: int) -> Callable[[Scalar], str | None]:
     def check(v: Scalar) -> str | None:
         return None if v >= smallest else f"{name} must be >= {smallest} (got {v})"
 
@@ -224,7 +224,8 @@ class _Ising(Model[IsingSettings]):
 
             if not kernels_runnable():  # every worker is warmed up; this one gets no GPU batch
                 tiny = tiny.model_copy(update={"backend": "cpu"})
-        point = {p.name: p.default for p in self.parameters}
+        point: dict[str, Scalar] = {p.name: p.default for p in self.parameters
+                                    if p.default is not None}
         point.update({self.size_name: 4, "T": 2.0})
         self.run(point, tiny, np.random.SeedSequence(0))
 

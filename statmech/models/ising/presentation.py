@@ -22,10 +22,12 @@ from statmech.plots import ising as plots
 from statmech.presentation import Presentation
 from statmech.theory import ising as exact
 
-_cache: list[tuple[xr.Dataset, dict | None, dict[str, Any]]] = []
+Selection = dict[str, float]
+
+_cache: list[tuple[xr.Dataset, Selection | None, dict[str, Any]]] = []
 
 
-def _summary(ds: xr.Dataset, sel: dict | None) -> dict[str, Any]:
+def _summary(ds: xr.Dataset, sel: Selection | None) -> dict[str, Any]:
     """:func:`statmech.analysis.ising.summary`, computed once for estimates and figures."""
     for cached, csel, s in _cache:
         if cached is ds and csel == sel:
@@ -35,7 +37,7 @@ def _summary(ds: xr.Dataset, sel: dict | None) -> dict[str, Any]:
     return s
 
 
-def _selection(ds: xr.Dataset) -> dict | None:
+def _selection(ds: xr.Dataset) -> Selection | None:
     """The B = 0 selection of a 2D store with T on an axis, else None (no estimates)."""
     sel = an.transition_selection(ds)
     if ds.attrs.get("model") != "ising2d" or sel is None or "T" not in ds.dims:
@@ -49,7 +51,6 @@ def estimates(ds: xr.Dataset) -> list[Estimate]:
     if sel is None:
         return []
     s = _summary(ds, sel or None)
-    onsager = {"exact": exact.TC_2D, "exact_label": "Onsager"}
     rows: list[Estimate] = []
     cr = s.get("binder_crossings")
     if isinstance(cr, xr.Dataset):
@@ -57,7 +58,8 @@ def estimates(ds: xr.Dataset) -> list[Estimate]:
                                  strict=True):
             rows.append(Estimate(float(tc), float(err), key=f"Tc_binder_{pair}",
                                  quantity=f"Tc from U4 crossing L = {pair}",
-                                 method="PCHIP crossing; parametric bootstrap", **onsager))
+                                 method="PCHIP crossing; parametric bootstrap",
+                                 exact=exact.TC_2D, exact_label="Onsager"))
     for name in ("chi", "C"):
         fit = s.get(f"{name}_Tc_fit")
         if fit is not None:
@@ -65,7 +67,7 @@ def estimates(ds: xr.Dataset) -> list[Estimate]:
             note = chi2 if "nu" in fit else f"nu fixed at 1; {chi2}"
             rows.append(fit["Tc"].labelled(
                 f"Tc_{name}_peak_fit", f"Tc from {name} peak shift T(L) = Tc + a L^(-1/nu)",
-                note=note, **onsager))
+                note=note, exact=exact.TC_2D, exact_label="Onsager"))
     g = s.get("gamma_over_nu")
     if g is not None:
         rows.append(g["exponent"].labelled(

@@ -454,7 +454,7 @@ class SK(_SKBase[SKSettings]):
 
     def _enumerate(
         self, jq: np.ndarray, bq: int, tol: int, settings: SKSettings
-    ) -> dict[str, np.ndarray]:
+    ) -> dict[str, Any]:  # arrays and numpy scalars
         run_enumeration = enumerate_sk
         if settings.backend != "cpu":
             if _gpu_here():
@@ -482,7 +482,7 @@ class SK(_SKBase[SKSettings]):
     def _search(
         self, jq: np.ndarray, bq: int, tol: int, settings: SKSettings,
         kernel_ss: np.random.SeedSequence, n: int,
-    ) -> dict[str, np.ndarray]:
+    ) -> dict[str, Any]:  # arrays and numpy scalars
         J2 = mc_couplings(jq, bq)
         temps = np.asarray(settings.temperatures, dtype=np.float64)
         betas = EPS / temps
@@ -505,7 +505,7 @@ class SK(_SKBase[SKSettings]):
         first = int(np.argmax(run_E == E0))
         swap_rate = swaps / settings.runs
         swap_rate[-1] = np.nan
-        out: dict[str, np.ndarray] = {
+        out: dict[str, Any] = {
             "e0": np.float64(E0 * EPS / n),
             "ground_state": _pad(_canonical(configs[first], bq), settings.n_max),
             "success": np.bool_(int(hits.sum()) >= settings.agree),
@@ -536,7 +536,7 @@ def _canonical(s: np.ndarray, bq: int) -> np.ndarray:
 
 def _quench_summary(
     J2: np.ndarray, bq: int, key: np.uint64, settings: SKSettings, E0: int, tol: int, n: int
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:  # arrays and numpy scalars
     E, hashes, strict = quench_kernel(J2, bq, key, settings.quenches)
     pairs = np.stack([E, hashes.view(np.int64)], axis=1)
     uniq, counts = np.unique(pairs, axis=0, return_counts=True)

@@ -45,7 +45,8 @@ def _overlap_estimates(ds: xr.Dataset) -> list[Estimate]:
     if "T" not in ds.dims:
         return []
     ds = an.in_memory(ds)
-    others = {d: ds[d].values[0] for d in ds["done"].dims if d not in ("N", "T", an.SAMPLE)}
+    others = {str(d): ds[d].values[0] for d in ds["done"].dims
+              if d not in ("N", "T", an.SAMPLE)}
     sizes = np.atleast_1d(an.parameter(ds, "N").values)
     B = float(np.ravel(an.parameter(ds, "B").values)[0]) if "B" not in ds.dims \
         else float(others["B"])
@@ -55,7 +56,7 @@ def _overlap_estimates(ds: xr.Dataset) -> list[Estimate]:
     t_lo, t_hi = float(ds["T"].min()), float(ds["T"].max())
     rows: list[Estimate] = []
     for n in sizes:
-        sel = {**others, **({"N": n} if "N" in ds.dims else {})}
+        sel: dict[str, object] = {**others, **({"N": n} if "N" in ds.dims else {})}
         c = chk.sel(sel).sel(T=t_lo)
         rows.append(Estimate(
             float(c["delta"]), float(c["err"]), key=f"identity_N{n}_T{t_lo:g}",
