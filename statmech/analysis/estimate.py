@@ -6,6 +6,11 @@ compare with exact references. ``error`` is one standard error (``nan`` when it 
 estimated); ``method`` says how the value was obtained (e.g. "bootstrap over replica errors",
 "weighted least squares, chi2/dof = 3.1/4"); ``exact`` is an exact or theoretical reference
 (from :mod:`statmech.theory`) with its label, when there is one.
+
+A fit is a :class:`FitResult`: one :class:`Estimate` per fitted parameter (``fit["Tc"]``),
+chi^2 and degrees of freedom, the covariance and the model function (to draw the fit and its
+one-sigma band). These two types replace the per-module result classes (``Fit``,
+``LinearFit``, ``Extrapolation``, ``ComplexityFit``) of earlier versions.
 """
 
 from __future__ import annotations

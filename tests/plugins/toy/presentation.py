@@ -16,7 +16,7 @@ def _exact(ds: xr.Dataset) -> xr.DataArray:
     """tanh(B/T) on the store's grid (B an axis or fixed)."""
     fixed = json.loads(ds.attrs.get("fixed_parameters", "{}"))
     B = ds["B"] if "B" in ds.dims else float(fixed.get("B", 0.0))
-    return np.tanh(B / ds["T"])
+    return xr.DataArray(np.tanh(B / ds["T"]))
 
 
 def estimates(ds: xr.Dataset) -> list[Estimate]:
