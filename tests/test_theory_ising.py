@@ -61,7 +61,6 @@ def test_chain_dos_equals_brute_force(N: int) -> None:
         assert got[k] == pytest.approx(v)
 
 
-@pytest.mark.slow  # ~25 s (large-N densities of states)
 def test_chain_finite_n_tends_to_transfer_matrix() -> None:
     for T, B in ((0.7, 0.2), (1.5, 0.0), (2.0, -0.5)):
         m = ex.moments(ex.dos_chain(2000), T, B)
