@@ -327,7 +327,8 @@ def report(
 def refine(
     store: Annotated[Path, typer.Argument(help="a statmech zarr store")],
     near: Annotated[
-        str, typer.Option(help="binder-crossing | chi-peak | capacity")
+        str, typer.Option(help="a refinement target of the store's model (Ising: binder-crossing "
+                               "| chi-peak, Hopfield: capacity)")
     ] = "binder-crossing",
     points: Annotated[int, typer.Option(help="axis values to add")] = 4,
     workers: Annotated[int | None, typer.Option(help="local Dask worker processes")] = None,

@@ -7,7 +7,8 @@ Every field is optional; what a model leaves out gets a generic fallback:
 
 * ``figures(ds) -> {file stem: Figure}`` — the standard figures (``statmech plot``,
   ``sweep --plots``, the report). Fallback: every scalar variable against every axis, replica
-  mean with its standard error (:mod:`statmech.plots.generic`).
+  mean with its standard error (:mod:`statmech.plots.generic`); also used when the model's
+  figures raise ``ValueError`` for a store's axes (:func:`statmech.plots.figures`).
 * ``estimates(ds) -> list[Estimate]`` — the report's estimate rows, each an
   :class:`statmech.analysis.estimate.Estimate` with a ``key``, a ``quantity`` label and, where
   theory has one, an ``exact`` reference (the report shows z-scores). Fallback: none.
@@ -15,7 +16,8 @@ Every field is optional; what a model leaves out gets a generic fallback:
   finite-size-scaling fit). Fallback: none.
 * ``refine`` — ``{target name: proposer}``; a proposer ``(ds, k) -> (axis, centre, error)``
   says where ``statmech refine --near NAME`` adds ``k`` new axis values. Fallback: no targets
-  (``refine`` then says so and names the targets other models have).
+  (``refine`` then says so in one line and exits non-zero; an unknown name gets the list of
+  the model's targets: :func:`statmech.refine.proposer`).
 
 :func:`presentation_of` resolves a model name to its :class:`Presentation`. This module
 imports nothing of plots, report or analysis: those import it.

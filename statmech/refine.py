@@ -1,10 +1,15 @@
 """Adaptive refinement: add axis values where an estimate is least certain, compute only those.
 
-``statmech refine STORE --near binder-crossing|chi-peak|capacity --points K`` proposes K new
-values of the relevant axis around the current estimate, writes them into the store's sweep
+``statmech refine STORE --near TARGET --points K`` proposes K new values of the relevant axis
+around the current estimate of TARGET, writes them into the store's sweep
 (the stored sweep file gets an explicit list for that axis), extends the store in place and runs
 the new units only. Existing points are untouched: their seeds depend on their coordinate
 values, not on the grid.
+
+The targets are the model's: its presentation's ``refine`` mapping
+(:mod:`statmech.presentation`), e.g. ``binder-crossing`` and ``chi-peak`` for the Ising
+models, ``capacity`` for Hopfield. A model without targets cannot be refined (a
+:class:`NoTarget` error saying so).
 
 Where the new values go: K values equally spaced over the estimate ± 2 standard errors, but
 at least over the grid interval that brackets the estimate (a crossing or a peak is interpolated
@@ -14,51 +19,37 @@ never closer than 1e-6 to an existing value.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import xarray as xr
 import yaml
 
 from statmech.config import Sweep, parse_config
-
-Proposer = Callable[[xr.Dataset, int], tuple[str, float, float]]
-"""(dataset, K) -> (axis name, estimate, standard error)"""
-
-
-def _binder(ds: xr.Dataset, k: int) -> tuple[str, float, float]:
-    from statmech.analysis import ising
-
-    est = ising.tc_estimate(ds, ising._report_selection(ds) or None)
-    return "T", est.value, est.error
+from statmech.presentation import Proposer
+from statmech.presentation import presentation_of as _presentation_of
 
 
-def _chi_peak(ds: xr.Dataset, k: int) -> tuple[str, float, float]:
-    from statmech.analysis import ising
-
-    pk = ising.peaks(ds, "chi", ising._report_selection(ds) or None)
-    return "T", float(pk["T_peak"].values[-1]), float(pk["T_peak_err"].values[-1])
+class NoTarget(ValueError):
+    """The store's model has no refinement target of that name (or none at all)."""
 
 
-def _capacity(ds: xr.Dataset, k: int) -> tuple[str, float, float]:
-    """Around alpha_c of the size (or other axis value) whose estimate is least certain."""
-    from statmech.analysis import hopfield
-
-    est = hopfield.alpha_c_estimates(ds, n_boot=300)
-    err = est["alpha_c_err"].values.ravel()
-    val = est["alpha_c"].values.ravel()
-    ok = np.isfinite(err) & np.isfinite(val)
-    if not ok.any():
-        raise ValueError("the retrieval probability crosses 1/2 at no swept alpha")
-    i = int(np.argmax(np.where(ok, err, -np.inf)))
-    return "alpha", float(val[i]), float(err[i])
+def targets(model: str) -> dict[str, Proposer]:
+    """The refinement targets of a model: ``{name: proposer}`` (empty if it has none)."""
+    try:
+        return dict(_presentation_of(model).refine)
+    except KeyError:
+        return {}
 
 
-PROPOSERS: dict[str, Proposer] = {
-    "binder-crossing": _binder,
-    "chi-peak": _chi_peak,
-    "capacity": _capacity,
-}
+def proposer(model: str, near: str) -> Proposer:
+    """The proposer of target ``near`` of ``model`` (:class:`NoTarget` if there is none)."""
+    found = targets(model)
+    if near in found:
+        return found[near]
+    if not found:
+        raise NoTarget(f"model {model!r} has no refinement targets (its presentation "
+                       f"declares none): nothing to refine near {near!r}")
+    raise NoTarget(f"model {model!r} has no refinement target {near!r}; its targets are "
+                   f"{', '.join(sorted(found))}")
 
 
 def new_values(existing: np.ndarray, center: float, error: float, k: int) -> list[float]:
@@ -81,9 +72,7 @@ def new_values(existing: np.ndarray, center: float, error: float, k: int) -> lis
 
 def refined_sweep(ds: xr.Dataset, store: str, near: str, k: int) -> tuple[Sweep, list[float]]:
     """The store's sweep with K new values on the refined axis, and those values."""
-    if near not in PROPOSERS:
-        raise ValueError(f"--near must be one of {', '.join(PROPOSERS)}; got {near!r}")
-    axis, center, error = PROPOSERS[near](ds, k)
+    axis, center, error = proposer(str(ds.attrs["model"]), near)(ds, k)
     existing = ds[axis].values
     added = new_values(existing, center, error, k)
     raw = yaml.safe_load(ds.attrs["config_text"])

@@ -2,66 +2,37 @@
 
 Figures, estimates with errors, exact-theory comparisons, provenance, run time and cost per point.
 
-Each model contributes estimate rows through :data:`ESTIMATES` (model name -> function of the
-dataset returning :class:`Row` objects); the figures come from :mod:`statmech.plots`. Every
-estimate cell carries its full-precision value in a ``data-value`` attribute, so that tests can
-check the page against :mod:`statmech.analysis`.
+What a model contributes comes from its presentation (:mod:`statmech.presentation`): the
+estimate rows are its ``estimates(ds)`` (:class:`statmech.analysis.estimate.Estimate` objects,
+one table row each), its figures are :func:`statmech.plots.figures` (generic ones for a model
+without its own) plus its ``report_figures(ds)``. A model without estimates gets the page
+without an estimates table ("No estimates for this model"). Every estimate cell carries its
+full-precision value in a ``data-value`` attribute, so that tests can check the page against
+:mod:`statmech.analysis`.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from matplotlib.figure import Figure
 
-from statmech.plots import figures
+from statmech.analysis.estimate import Estimate
+from statmech.plots import figures, presentation_for
 from statmech.store import open_dataset
 
 
-@dataclass(frozen=True)
-class Row:
-    """One estimate: ``key`` is a stable identifier (the table row's id)."""
-
-    key: str
-    quantity: str
-    value: float
-    error: float | None = None
-    exact: float | None = None
-    exact_label: str = ""
-    note: str = ""
-
-    @property
-    def z(self) -> float | None:
-        """Deviation from the exact value in standard errors."""
-        if self.exact is None or not self.error or not np.isfinite(self.error):
-            return None
-        return (self.value - self.exact) / self.error
-
-
-#: model name -> "module:function" returning (rows, extra figures) for the report
-ESTIMATES: dict[str, str] = {
-    "ising2d": "statmech.analysis.ising:report",
-    "ising1d": "statmech.analysis.ising:report",
-    "hopfield": "statmech.analysis.hopfield:report",
-    "sk": "statmech.analysis.sk:report",
-}
-
-
-def _estimates(ds: xr.Dataset) -> tuple[list[Row], dict[str, plt.Figure]]:
-    target = ESTIMATES.get(ds.attrs.get("model", ""))
-    if target is None:
-        return [], {}
-    module, _, func = target.partition(":")
-    fn: Callable[[xr.Dataset], tuple[list[Row], dict[str, plt.Figure]]] = getattr(
-        import_module(module), func)
-    return fn(ds)
+def _estimates(ds: xr.Dataset) -> tuple[list[Estimate], dict[str, Figure]]:
+    """The model's estimate rows and report-only figures (none for a generic model)."""
+    pres = presentation_for(ds)
+    rows = pres.estimates(ds) if pres.estimates is not None else []
+    figs = pres.report_figures(ds) if pres.report_figures is not None else {}
+    return rows, figs
 
 
 def _fmt(x: float | None, digits: int = 6) -> str:
@@ -157,6 +128,7 @@ def write_report(store: str | Path, out: str | Path | None = None) -> Path:
             _cell(f"{_fmt(r.exact)} {r.exact_label}".strip() if r.exact is not None else "–"),
             f"<td{zcls}>{_fmt(z, 2) if z is not None else '–'}</td>",
             _cell(r.note),
+            _cell(r.method),
         ])
     title = html.escape(str(ds.attrs.get("title", store.name)))
     page = f"""<!DOCTYPE html>
@@ -166,7 +138,8 @@ def write_report(store: str | Path, out: str | Path | None = None) -> Path:
 <p>Store <code>{html.escape(str(store.resolve()))}</code>.
 Errors are one standard error. z = (estimate − exact) / error.</p>
 <h2>Estimates</h2>
-{_table(["quantity", "estimate", "error", "exact", "z", "note"], est_rows, "estimates")
+{_table(["quantity", "estimate", "error", "exact", "z", "note", "method"], est_rows,
+         "estimates")
  if est_rows else "<p>No estimates for this model.</p>"}
 <h2>Figures</h2>
 {"".join(fig_html)}

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,23 @@ from statmech.config import parse_config
 from statmech.store import Store, StoreBusyError, store_lock
 
 TESTS = Path(__file__).resolve().parent
-os.environ["STATMECH_MODELS"] = "faulty=faulty:Faulty"
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def faulty_registered() -> Iterator[None]:
+    """``faulty`` registered for this module's tests and their workers, then unregistered."""
+    from statmech import models
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("STATMECH_MODELS", "faulty=faulty:Faulty")
+        mp.setenv("PYTHONPATH", os.pathsep.join(
+            p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p))
+        mp.syspath_prepend(str(TESTS))
+        models._registry.cache_clear()
+        models.get_model.cache_clear()
+        yield
+    models._registry.cache_clear()
+    models.get_model.cache_clear()
 
 TEXT = """
 model: faulty

@@ -49,6 +49,13 @@ def test_basin_and_overlap_figures(tmp_path: Path) -> None:
     assert float(P.sel(alpha=0.05, noise=0.5)) < 0.5
     for f in figs.values():
         plt.close(f)
+    from statmech.plots import hopfield as hopfield_plots
+
+    no_alpha = ds.isel(alpha=0).squeeze()
     with pytest.raises(ValueError, match="alpha on an axis"):
-        figures(ds.isel(alpha=0).squeeze())
+        hopfield_plots.figures(no_alpha)
+    generic = figures(no_alpha)  # the model's figures do not fit: the generic ones instead
+    assert list(generic) == ["vs_noise"]
+    for f in generic.values():
+        plt.close(f)
     assert np.isfinite(an.alpha_c_estimates(an.load(ds).sel(noise=0.5))["alpha_c"]).sum() <= 1

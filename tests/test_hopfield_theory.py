@@ -66,6 +66,7 @@ def test_low_temperature_limit_is_the_t0_solution() -> None:
     assert float(th.alpha_m(1e-3)) == pytest.approx(th.ags_critical().alpha_c, abs=5e-4)
 
 
+@pytest.mark.slow  # 8-33 s on 2 busy cores (root finding along the boundary)
 def test_retrieval_boundary() -> None:
     # small alpha: T_M = 1 - 1.95 sqrt(alpha) + O(alpha)
     for alpha in (1e-5, 1e-4):

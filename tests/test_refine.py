@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from flows.sweep import run_sweep
@@ -23,6 +24,7 @@ store: {store}
 """
 
 
+@pytest.mark.slow  # two Ising sweeps; refine through the flow: test_plugin_model (quick)
 def test_refine_adds_points_at_the_crossing_and_shrinks_the_error(
         tmp_path: Path, prefect_server: str) -> None:
     store = tmp_path / "r.zarr"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from statmech.config import parse_config
 from statmech.plan import prepare
 from statmech.seeding import unit_seed
 from statmech.store import UnitWriter
+from statmech.theory.ising import C_PEAK_LOG_SLOPE_2D, TC_2D
 
 TEXT = """
 model: ising2d
@@ -81,21 +83,55 @@ def test_report_renders_in_headless_chromium(store: Path, tmp_path: Path) -> Non
         title = drv.title
     finally:
         drv.quit()
-    assert "ising2d" in title or "statmech" in title
-    shown = {k: (float(v), float(errors[k])) for k, v, _ in cells}
     ds = xr.open_zarr(store)
+    assert title == str(ds.attrs.get("title", store.name))
+    shown = {k: (float(v), float(errors[k])) for k, v, _ in cells}
+    check_numbers(shown, ds)
+
+
+def check_numbers(shown: dict[str, tuple[float, float]], ds: xr.Dataset) -> None:
+    """The page's estimates are statmech.analysis's, bit for bit, against the exact values."""
     cr = ising.binder_crossings(ds)
-    assert shown["Tc_binder_8-16"] == (float(cr["Tc"].values[1]), float(cr["Tc_err"].values[1]))
+    for i, pair in enumerate(cr["pair"].values):
+        assert shown[f"Tc_binder_{pair}"] == (float(cr["Tc"].values[i]),
+                                              float(cr["Tc_err"].values[i]))
     summary = ising.summary(ds)
-    fit = summary["chi_Tc_fit"]["Tc"]
-    assert shown["Tc_chi_peak_fit"] == (fit.value, fit.error)
+    for name in ("chi", "C"):
+        fit = summary[f"{name}_Tc_fit"]["Tc"]
+        assert shown[f"Tc_{name}_peak_fit"] == (fit.value, fit.error)
     g = summary["gamma_over_nu"]["exponent"]
     assert shown["gamma_over_nu"] == (g.value, g.error)
+    b = summary["C_log_fit"]["b"]
+    assert shown["C_log_slope"] == (b.value, b.error)
+    assert set(shown) == {*(f"Tc_binder_{p}" for p in cr["pair"].values), "Tc_chi_peak_fit",
+                          "Tc_C_peak_fit", "gamma_over_nu", "C_log_slope"}
+    # the largest pair's crossing is within 4 standard errors of Onsager's Tc
+    tc, err = shown["Tc_binder_8-16"]
+    assert abs(tc - TC_2D) < 4 * err
+
+
+def _cells(page: str, cls: str) -> dict[str, float]:
+    return {k: float(v) for k, v in re.findall(
+        rf'<td class="{cls}" data-key="([^"]+)" data-value="([^"]+)">', page)}
+
+
+def test_report_page_numbers_and_exact_references(store: Path, tmp_path: Path) -> None:
+    """Without a browser: the page's table against statmech.analysis and statmech.theory."""
+    from statmech.report import write_report
+
+    page = write_report(store, tmp_path / "r").read_text()
+    values, errors = _cells(page, "value"), _cells(page, "error")
+    check_numbers({k: (v, errors[k]) for k, v in values.items()}, xr.open_zarr(store))
+    # exact references and z-scores as rendered: Onsager Tc, 7/4, Ferdinand-Fisher
+    assert f"{TC_2D:.6g} Onsager" in page and "1.75 exact 7/4" in page
+    assert f"{C_PEAK_LOG_SLOPE_2D:.6g} exact (2/pi) ln^2(1+sqrt 2)" in page
+    tc, err = values["Tc_binder_8-16"], errors["Tc_binder_8-16"]
+    assert f"{(tc - TC_2D) / err:.2g}</td>" in page
+    assert (tmp_path / "r" / "finite_size_scaling.png").exists()
+    assert (tmp_path / "r" / "observables.png").exists()
 
 
 def test_binder_crossing_is_consistent_with_onsager(store: Path) -> None:
-    from statmech.theory.ising import TC_2D
-
     est = ising.tc_estimate(xr.open_zarr(store))
     assert abs(est.value - TC_2D) < 4 * est.error
     assert est.error < 0.02

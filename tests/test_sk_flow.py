@@ -85,6 +85,7 @@ def test_figures_of_the_store(quick_store: Path, tmp_path: Path) -> None:
     assert all(p.stat().st_size > 10_000 for p in paths)
 
 
+@pytest.mark.slow  # a second SK sweep through the flow; PT vs exact: test_sk_search
 def test_search_sweep_agrees_with_enumeration_sample_by_sample(
     tmp_path: Path, prefect_server: str
 ) -> None:

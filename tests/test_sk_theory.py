@@ -67,11 +67,13 @@ def test_linear_fit_recovers_parameters_with_honest_errors() -> None:
     for _ in range(400):
         y = -0.76 + 0.8 * x + rng.normal(0, err)
         fit = an.linear_fit(x, y, err)
-        zs.append((fit.a + 0.76) / fit.a_err)
+        zs.append((fit["a"].value + 0.76) / fit["a"].error)
     zs = np.array(zs)
     assert abs(zs.mean()) < 0.2 and zs.std() == pytest.approx(1.0, abs=0.1)
     assert fit.dof == 6 and 0 <= fit.p_value <= 1
-    assert fit.band(0.0) == pytest.approx(fit.a_err)
+    assert fit.band(0.0) == pytest.approx(fit["a"].error)
+    assert fit(0.0) == pytest.approx(fit["a"].value)
+    assert fit.names == ("a", "b") and "chi2/dof" in fit["a"].method
 
 
 def _synthetic_store(sizes: list[int], samples: int) -> xr.Dataset:
@@ -90,13 +92,14 @@ def _synthetic_store(sizes: list[int], samples: int) -> xr.Dataset:
 def test_extrapolations_on_synthetic_data() -> None:
     ds = _synthetic_store([20, 30, 40, 60, 80], 400)
     [ex] = an.extrapolate_e0(ds)
-    assert abs(ex.e_inf - theory.PARISI_E0) < 4 * ex.e_inf_err
-    assert abs(ex.z_parisi) < 5
+    assert abs(ex.value - theory.PARISI_E0) < 4 * ex.error
+    assert ex.exact == theory.PARISI_E0_PRECISE and ex.z is not None and abs(ex.z) < 5
     c = an.complexity(ds)
     assert np.allclose(c["exact_annealed"], [theory.log_mean_stable_states(n) / n
                                              for n in ds["N"].values])
     [fit] = an.extrapolate_complexity(ds, "annealed")
-    assert abs(fit.z_annealed) < 4
+    assert fit.exact == theory.annealed_complexity()[0]
+    assert fit.z is not None and abs(fit.z) < 4
 
 
 def test_parameter_lookup() -> None:

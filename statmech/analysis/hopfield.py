@@ -26,12 +26,12 @@ Estimators:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
-from statmech.analysis.common import sorted_by_axes
+from statmech.analysis.common import mean_with_error, sorted_by_axes
+from statmech.analysis.estimate import FitResult
 
 #: final overlap above which a trial counts as a successful retrieval
 RETRIEVAL_THRESHOLD = 0.9
@@ -75,17 +75,9 @@ def per_sample(ds: xr.Dataset, values: xr.DataArray) -> xr.DataArray:
     return x
 
 
-def sample_mean(x: xr.DataArray, rep: str = "sample") -> tuple[xr.DataArray, xr.DataArray]:
-    """Mean over samples and its standard error ``std(ddof=1) / sqrt(n)`` (NaN when n < 2)."""
-    n = x.notnull().sum(rep)
-    mean = x.mean(rep)
-    err = x.std(rep, ddof=1) / np.sqrt(n)
-    return mean.compute(), err.where(n > 1).compute()
-
-
 def mean_overlap(ds: xr.Dataset, name: str = "m") -> tuple[xr.DataArray, xr.DataArray]:
     """``<m>`` over trials and samples with its error (``name``: m, m_avg, m_other, m_mix3)."""
-    mean, err = sample_mean(per_sample(ds, ds[name].astype(float)), _rep(ds))
+    mean, err = mean_with_error(per_sample(ds, ds[name].astype(float)), _rep(ds))
     mean.attrs = {"long_name": f"mean {ds[name].attrs.get('long_name', name)}", "units": "1"}
     return mean, err
 
@@ -95,14 +87,14 @@ def retrieval_probability(
 ) -> tuple[xr.DataArray, xr.DataArray]:
     """Fraction of trials with ``name > threshold`` and its error (spread over samples)."""
     hit = (ds[name] > threshold).astype(float).where(ds[name].notnull())
-    mean, err = sample_mean(per_sample(ds, hit), _rep(ds))
+    mean, err = mean_with_error(per_sample(ds, hit), _rep(ds))
     mean.attrs = {"long_name": f"retrieval probability P(m > {threshold:g})", "units": "1"}
     return mean, err
 
 
 def error_fraction(ds: xr.Dataset, name: str = "m") -> tuple[xr.DataArray, xr.DataArray]:
     """Fraction of wrong bits ``(1 - m)/2`` averaged over trials and samples, with its error."""
-    mean, err = sample_mean(per_sample(ds, (1.0 - ds[name]) / 2.0), _rep(ds))
+    mean, err = mean_with_error(per_sample(ds, (1.0 - ds[name]) / 2.0), _rep(ds))
     mean.attrs = {"long_name": "error fraction (1 - m)/2", "units": "1"}
     return mean, err
 
@@ -143,7 +135,7 @@ def half_crossing(alpha: np.ndarray, prob: np.ndarray, weights: np.ndarray) -> f
 
 
 def _combos(da: xr.DataArray, keep: tuple[str, ...]) -> Iterator[dict[str, object]]:
-    others = [d for d in da.dims if d not in keep]
+    others = [str(d) for d in da.dims if d not in keep]
     if not others:
         yield {}
         return
@@ -202,30 +194,18 @@ def alpha_c_estimates(
     return out
 
 
-@dataclass(frozen=True)
-class Extrapolation:
-    """Fit ``alpha_c(N) = alpha_inf + slope N^(-omega)``."""
-
-    alpha_inf: float
-    alpha_inf_err: float
-    slope: float
-    slope_err: float
-    omega: float
-    chi2: float
-    dof: int
-
-    def curve(self, N: np.ndarray) -> np.ndarray:
-        """The fitted ``alpha_c(N)``."""
-        return self.alpha_inf + self.slope * np.asarray(N, dtype=float) ** (-self.omega)
+def _power_law(N: np.ndarray, alpha_inf: float, slope: float, omega: float) -> np.ndarray:
+    return alpha_inf + slope * np.asarray(N, dtype=float) ** (-omega)
 
 
 def extrapolate_alpha_c(
     N: np.ndarray, alpha_c: np.ndarray, err: np.ndarray, omega: float = 0.5
-) -> Extrapolation:
-    """Weighted least squares of ``alpha_c(N) = alpha_inf + a N^(-omega)`` (NaNs dropped).
+) -> FitResult:
+    """Weighted least squares of ``alpha_c(N) = alpha_inf + slope N^(-omega)`` (NaNs dropped).
 
-    Parameter errors come from the covariance of the fit, multiplied by ``sqrt(chi^2/dof)``
-    when that is above 1 (never shrunk).
+    Returns the parameters ``alpha_inf`` and ``slope`` (``omega`` is held fixed and stored in
+    each parameter's ``details``). Parameter errors come from the covariance of the fit,
+    multiplied by ``sqrt(chi^2/dof)`` when that is above 1 (never shrunk).
     """
     N, y, e = (np.asarray(v, dtype=float) for v in (N, alpha_c, err))
     ok = np.isfinite(y) & np.isfinite(e) & (e > 0)
@@ -240,14 +220,16 @@ def extrapolate_alpha_c(
     dof = len(N) - 2
     scale = np.sqrt(max(1.0, chi2 / dof)) if dof > 0 else 1.0
     se = np.sqrt(np.diag(cov)) * scale
-    return Extrapolation(float(beta[0]), float(se[0]), float(beta[1]), float(se[1]), omega,
-                         chi2, dof)
+    return FitResult.from_arrays(
+        ("alpha_inf", "slope"), beta, cov * scale**2, chi2, dof,
+        "weighted least squares alpha_c(N) = alpha_inf + slope N^-omega",
+        lambda n, a, b: _power_law(n, a, b, omega), errors=se, fixed={"omega": omega})
 
 
 def capacity_summary(
     ds: xr.Dataset, threshold: float = RETRIEVAL_THRESHOLD, omega: float = 0.5,
     n_boot: int = 1000,
-) -> tuple[xr.Dataset, Extrapolation | None]:
+) -> tuple[xr.Dataset, FitResult | None]:
     """``alpha_c(N)`` estimates and their extrapolation (None with fewer than two sizes)."""
     est = alpha_c_estimates(ds, threshold=threshold, n_boot=n_boot)
     if "N" not in est.dims or est.sizes["N"] < 2 or len(est.dims) > 1:
@@ -258,30 +240,3 @@ def capacity_summary(
     except ValueError:
         return est, None
     return est, fit
-
-
-def report(ds: xr.Dataset):  # type: ignore[no-untyped-def]
-    """Estimate rows for :mod:`statmech.report`: alpha_c per axis value and its extrapolation."""
-    from statmech.report import Row
-    from statmech.theory.hopfield import ags_critical
-
-    if "alpha" not in ds.dims:
-        return [], {}
-    ags = ags_critical().alpha_c
-    est, fit = capacity_summary(ds)
-    rows = []
-    others = [d for d in est.dims]
-    flat_c = est["alpha_c"].values.ravel()
-    flat_e = est["alpha_c_err"].values.ravel()
-    for i, combo in enumerate(np.ndindex(*[est.sizes[d] for d in others])):
-        label = ", ".join(f"{d}={est[d].values[j]:g}" for d, j in zip(others, combo, strict=True))
-        key = "alpha_c" + "".join(f"_{d}{est[d].values[j]:g}"
-                                  for d, j in zip(others, combo, strict=True))
-        rows.append(Row(key, f"alpha_c ({label or 'all'}): P(m > {RETRIEVAL_THRESHOLD:g}) = 1/2",
-                        float(flat_c[i]), float(flat_e[i]), None, "",
-                        f"finite N, above the AGS N = inf value {ags:.4f} as expected"))
-    if fit is not None:
-        rows.append(Row("alpha_c_inf", f"alpha_c(N -> inf), fit alpha_inf + a N^-{fit.omega:g}",
-                        fit.alpha_inf, fit.alpha_inf_err, ags, "AGS",
-                        f"chi2/dof = {fit.chi2:.1f}/{fit.dof}"))
-    return rows, {}

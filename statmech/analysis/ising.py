@@ -7,22 +7,25 @@ draw perturbs every point by a normal deviate of its error and repeats the whole
 draws; the estimate is the one of the unperturbed data. Fixed seed: the numbers are
 reproducible.
 
-Exact values for comparison (2D square lattice): Tc = 2/ln(1+sqrt 2) = 2.269185, nu = 1,
-gamma/nu = 7/4, and the specific-heat peak grows like (2/pi) ln^2(1 + sqrt 2) ln L
-(alpha = 0, Ferdinand and Fisher 1969).
+Every result is a :class:`statmech.analysis.estimate.Estimate` (or a
+:class:`~statmech.analysis.estimate.FitResult` of them). Exact values for comparison (2D square
+lattice) live in :mod:`statmech.theory.ising`: ``TC_2D``, ``NU_2D``, ``GAMMA_OVER_NU_2D`` and
+``C_PEAK_LOG_SLOPE_2D`` (Ferdinand and Fisher 1969).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
 from scipy import interpolate, optimize
 
 from statmech.analysis.common import replica_mean, sorted_by_axes
+from statmech.analysis.estimate import Estimate, FitResult
+from statmech.theory import ising as exact
 
 N_BOOT = 400
 SEED = 12345
@@ -71,17 +74,6 @@ def _crossing(T: np.ndarray, y1: np.ndarray, y2: np.ndarray, guess: float | None
     return float(roots[np.argmin(np.abs(roots - guess))])
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """A value with its bootstrap standard error."""
-
-    value: float
-    error: float
-
-    def __str__(self) -> str:
-        return f"{self.value:.5g} ± {self.error:.2g}"
-
-
 def _bootstrap(f: Callable[[np.ndarray], float], mean: np.ndarray, err: np.ndarray,
                n: int = N_BOOT) -> Estimate:
     value = f(mean)
@@ -90,7 +82,7 @@ def _bootstrap(f: Callable[[np.ndarray], float], mean: np.ndarray, err: np.ndarr
                       for _ in range(n)])
     draws = draws[np.isfinite(draws)]
     error = float(np.std(draws, ddof=1)) if draws.size > n // 2 else np.nan
-    return Estimate(float(value), error)
+    return Estimate(float(value), error, method=f"parametric bootstrap, {n} draws, seed {SEED}")
 
 
 def binder_crossings(ds: xr.Dataset, selection: dict | None = None) -> xr.Dataset:
@@ -107,7 +99,11 @@ def binder_crossings(ds: xr.Dataset, selection: dict | None = None) -> xr.Datase
         m = np.stack([c["mean"].sel({sd: a}).values, c["mean"].sel({sd: b}).values])
         e = np.stack([c["err"].sel({sd: a}).values, c["err"].sel({sd: b}).values])
         guess = _crossing(T, m[0], m[1], None)
-        est = _bootstrap(lambda y, g=guess: _crossing(T, y[0], y[1], g), m, e)
+
+        def crossing(y: np.ndarray, g: float = guess) -> float:
+            return _crossing(T, y[0], y[1], g)
+
+        est = _bootstrap(crossing, m, e)
         rows.append((f"{a}-{b}", a, b, est.value, est.error))
     pair = [r[0] for r in rows]
     return xr.Dataset(
@@ -124,7 +120,13 @@ def tc_estimate(ds: xr.Dataset, selection: dict | None = None) -> Estimate:
     cr = binder_crossings(ds, selection)
     if cr.sizes["pair"] == 0:
         raise ValueError("need at least two sizes for a Binder crossing")
-    return Estimate(float(cr["Tc"].values[-1]), float(cr["Tc_err"].values[-1]))
+    pair = str(cr["pair"].values[-1])
+    label = f"Tc from U4 crossing {size_dim(ds)} = {pair}"
+    return Estimate(float(cr["Tc"].values[-1]), float(cr["Tc_err"].values[-1]),
+                    key=f"Tc_binder_{pair}", quantity=label,
+                    method=f"PCHIP crossing; parametric bootstrap, {N_BOOT} draws",
+                    exact=exact.TC_2D if ds.attrs.get("model") == "ising2d" else None,
+                    exact_label="Onsager" if ds.attrs.get("model") == "ising2d" else "")
 
 
 def _peak(T: np.ndarray, y: np.ndarray, half_width: int = 2) -> tuple[float, float]:
@@ -148,7 +150,8 @@ def peaks(ds: xr.Dataset, name: str = "chi", selection: dict | None = None) -> x
     c = curves(ds, name, selection)
     sd = size_dim(ds)
     T = c["T"].values
-    out = {k: [] for k in ("T_peak", "T_peak_err", "height", "height_err")}
+    out: dict[str, list[float]] = {k: [] for k in ("T_peak", "T_peak_err", "height",
+                                                   "height_err")}
     for n in c[sd].values:
         m, e = c["mean"].sel({sd: n}).values, c["err"].sel({sd: n}).values
         pos = _bootstrap(lambda y: _peak(T, y)[0], m, e)
@@ -168,35 +171,21 @@ def peaks(ds: xr.Dataset, name: str = "chi", selection: dict | None = None) -> x
     )
 
 
-@dataclass(frozen=True)
-class Fit:
-    """Least-squares fit: parameters, their standard errors, chi^2 and degrees of freedom."""
-
-    names: tuple[str, ...]
-    values: tuple[float, ...]
-    errors: tuple[float, ...]
-    chi2: float
-    dof: int
-
-    def __getitem__(self, name: str) -> Estimate:
-        i = self.names.index(name)
-        return Estimate(self.values[i], self.errors[i])
-
-
 def _fit(f: Callable[..., np.ndarray], x: np.ndarray, y: np.ndarray, err: np.ndarray,
-         names: tuple[str, ...], p0: list[float]) -> Fit:
+         names: tuple[str, ...], p0: list[float], method: str,
+         fixed: dict[str, float] | None = None) -> FitResult:
     ok = np.isfinite(y) & np.isfinite(err) & (err > 0)
     x, y, err = x[ok], y[ok], err[ok]
     popt, pcov = optimize.curve_fit(f, x, y, p0=p0, sigma=err, absolute_sigma=True,
                                     maxfev=20000)
     chi2 = float(np.sum(((y - f(x, *popt)) / err) ** 2))
     dof = int(x.size - len(popt))
-    return Fit(names, tuple(map(float, popt)), tuple(map(float, np.sqrt(np.diag(pcov)))),
-               chi2, dof)
+    return FitResult.from_arrays(names, [float(v) for v in popt], pcov, chi2, dof,
+                                 f"weighted least squares {method}", f, fixed=fixed)
 
 
 def fit_tc_shift(L: np.ndarray, T_peak: np.ndarray, err: np.ndarray,
-                 nu: float | None = None) -> Fit:
+                 nu: float | None = None) -> FitResult:
     """Fit ``T(L) = Tc + a L^(-1/nu)``.
 
     ``nu`` is fitted when given as None and there are >= 4 sizes, else held at the given value
@@ -205,29 +194,36 @@ def fit_tc_shift(L: np.ndarray, T_peak: np.ndarray, err: np.ndarray,
     L = np.asarray(L, dtype=float)
     if nu is None and L.size >= 4:
         return _fit(lambda x, tc, a, n: tc + a * x ** (-1.0 / n), L, T_peak, err,
-                    ("Tc", "a", "nu"), [float(T_peak[-1]), 1.0, 1.0])
-    nu_fixed = 1.0 if nu is None else nu
+                    ("Tc", "a", "nu"), [float(T_peak[-1]), 1.0, 1.0],
+                    "T(L) = Tc + a L^(-1/nu)")
+    nu_fixed = exact.NU_2D if nu is None else nu
     return _fit(lambda x, tc, a: tc + a * x ** (-1.0 / nu_fixed), L, T_peak, err, ("Tc", "a"),
-                [float(T_peak[-1]), 1.0])
+                [float(T_peak[-1]), 1.0], "T(L) = Tc + a L^(-1/nu)", {"nu": nu_fixed})
 
 
-def fit_power(L: np.ndarray, height: np.ndarray, err: np.ndarray) -> Fit:
+def fit_power(L: np.ndarray, height: np.ndarray, err: np.ndarray) -> FitResult:
     """Fit ``height = A L^x`` (e.g. chi_max with x = gamma/nu = 7/4 in 2D)."""
     L = np.asarray(L, dtype=float)
     return _fit(lambda x, A, p: A * x**p, L, height, err, ("A", "exponent"),
-                [float(height[0]), 1.75])
+                [float(height[0]), exact.GAMMA_OVER_NU_2D], "height = A L^exponent")
 
 
-def fit_log(L: np.ndarray, height: np.ndarray, err: np.ndarray) -> Fit:
+def fit_log(L: np.ndarray, height: np.ndarray, err: np.ndarray) -> FitResult:
     """Fit ``height = a + b ln L`` (the 2D specific-heat peak, alpha = 0)."""
     L = np.asarray(L, dtype=float)
-    return _fit(lambda x, a, b: a + b * np.log(x), L, height, err, ("a", "b"), [0.0, 0.5])
+    return _fit(lambda x, a, b: a + b * np.log(x), L, height, err, ("a", "b"), [0.0, 0.5],
+                "height = a + b ln L")
 
 
-def summary(ds: xr.Dataset, selection: dict | None = None) -> dict[str, object]:
-    """Every Ising estimate of a store in one dictionary (used by the report)."""
+def summary(ds: xr.Dataset, selection: dict | None = None) -> dict[str, Any]:
+    """Every Ising estimate of a store in one dictionary (used by the report).
+
+    Keys: ``binder_crossings`` (dataset) and ``Tc_binder`` (:class:`Estimate`) with two or
+    more sizes; ``chi_peaks``, ``C_peaks`` (datasets); with three or more sizes the
+    :class:`FitResult` s ``chi_Tc_fit``, ``C_Tc_fit``, ``gamma_over_nu`` and ``C_log_fit``.
+    """
     sd = size_dim(ds)
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     if ds.sizes.get(sd, 1) >= 2:
         out["binder_crossings"] = binder_crossings(ds, selection)
         out["Tc_binder"] = tc_estimate(ds, selection)
@@ -244,48 +240,12 @@ def summary(ds: xr.Dataset, selection: dict | None = None) -> dict[str, object]:
     return out
 
 
-def _report_selection(ds: xr.Dataset) -> dict | None:
-    """Estimates at B = 0 when B is an axis (the transition is at zero field)."""
+def transition_selection(ds: xr.Dataset) -> dict[str, float] | None:
+    """Where the transition estimates are taken: ``{"B": 0.0}`` when B is an axis.
+
+    The transition is at zero field: ``{}`` when B is not an axis, ``None`` when B is an axis
+    without the value 0 (no transition estimate possible).
+    """
     if "B" in ds.dims:
         return {"B": 0.0} if 0.0 in ds["B"].values else None
     return {}
-
-
-def report(ds: xr.Dataset):  # type: ignore[no-untyped-def]
-    """Estimate rows and finite-size-scaling figures for :mod:`statmech.report`."""
-    from statmech.plots.ising import fss_figure
-    from statmech.report import Row
-    from statmech.theory.ising import TC_2D
-
-    sel = _report_selection(ds)
-    if ds.attrs.get("model") != "ising2d" or sel is None or "T" not in ds.dims:
-        return [], {}
-    s = summary(ds, sel or None)
-    rows: list[Row] = []
-    if "binder_crossings" in s:
-        cr = s["binder_crossings"]
-        for pair, tc, err in zip(cr["pair"].values, cr["Tc"].values, cr["Tc_err"].values,
-                                 strict=True):
-            rows.append(Row(f"Tc_binder_{pair}", f"Tc from U4 crossing L = {pair}",
-                            float(tc), float(err), TC_2D, "Onsager"))
-    for name, label in (("chi", "chi"), ("C", "C")):
-        fit = s.get(f"{name}_Tc_fit")
-        if fit is not None:
-            tc = fit["Tc"]
-            note = f"nu fixed at 1; chi2/dof = {fit.chi2:.1f}/{fit.dof}" if "nu" not in \
-                fit.names else f"chi2/dof = {fit.chi2:.1f}/{fit.dof}"
-            rows.append(Row(f"Tc_{name}_peak_fit", f"Tc from {label} peak shift "
-                            "T(L) = Tc + a L^(-1/nu)", tc.value, tc.error, TC_2D, "Onsager",
-                            note))
-    if "gamma_over_nu" in s:
-        g = s["gamma_over_nu"]
-        rows.append(Row("gamma_over_nu", "gamma/nu from chi_max ~ L^(gamma/nu)",
-                        g["exponent"].value, g["exponent"].error, 1.75, "exact 7/4",
-                        f"chi2/dof = {g.chi2:.1f}/{g.dof}; small L: corrections to scaling"))
-    if "C_log_fit" in s:
-        c = s["C_log_fit"]
-        rows.append(Row("C_log_slope", "b in C_max = a + b ln L", c["b"].value, c["b"].error,
-                        2 / np.pi * np.log(1 + np.sqrt(2)) ** 2,
-                        "exact (2/pi) ln^2(1+sqrt 2) (Ferdinand-Fisher)",
-                        f"chi2/dof = {c.chi2:.1f}/{c.dof}"))
-    return rows, {"finite_size_scaling": fss_figure(ds, s, sel or None)}

@@ -16,14 +16,14 @@ freedom are returned so that a poor fit is visible, never hidden).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import stats as sps
 
+from statmech.analysis.common import mean_with_error
+from statmech.analysis.estimate import Estimate, FitResult
 from statmech.theory import sk as theory
 
 SAMPLE = "sample"
@@ -68,46 +68,24 @@ def _done(ds: xr.Dataset, name: str) -> xr.DataArray:
 
 def disorder_mean(ds: xr.Dataset, name: str) -> tuple[xr.DataArray, xr.DataArray]:
     """``[x]`` over samples and its standard error ``std(ddof=1) / sqrt(n)`` (done units only)."""
-    x = _done(ds, name)
-    n = x.notnull().sum(SAMPLE)
-    mean = x.mean(SAMPLE)
-    err = x.std(SAMPLE, ddof=1) / np.sqrt(n)
+    mean, err = mean_with_error(_done(ds, name), SAMPLE)
     mean.attrs = {"long_name": f"disorder average of {name}",
                   "units": ds[name].attrs.get("units", "1")}
     err.attrs = {"long_name": f"standard error of [{name}]",
                  "units": ds[name].attrs.get("units", "1")}
-    return mean.compute(), err.where(n > 1).compute()
+    return mean, err
 
 
-@dataclass(frozen=True)
-class LinearFit:
-    """Weighted least-squares fit ``y = a + b x``."""
-
-    a: float
-    a_err: float
-    b: float
-    b_err: float
-    cov: np.ndarray
-    chi2: float
-    dof: int
-
-    @property
-    def p_value(self) -> float:
-        """Probability of a chi^2 at least this large if the model is right."""
-        return float(sps.chi2.sf(self.chi2, self.dof)) if self.dof > 0 else float("nan")
-
-    def __call__(self, x: np.ndarray | float) -> np.ndarray:
-        """The fitted line."""
-        return self.a + self.b * np.asarray(x)
-
-    def band(self, x: np.ndarray | float) -> np.ndarray:
-        """One-sigma error of the fitted line at ``x``."""
-        x = np.asarray(x, dtype=float)
-        return np.sqrt(self.cov[0, 0] + 2 * x * self.cov[0, 1] + x * x * self.cov[1, 1])
+def _line(x: np.ndarray | float, a: float, b: float) -> np.ndarray:
+    return a + b * np.asarray(x)
 
 
-def linear_fit(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> LinearFit:
-    """Weighted least squares of ``y = a + b x`` (at least 2 points with finite, positive err)."""
+def linear_fit(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> FitResult:
+    """Weighted least squares of ``y = a + b x`` (at least 2 points with finite, positive err).
+
+    The parameters are ``fit["a"]`` and ``fit["b"]``; ``fit(x)`` is the line and
+    ``fit.band(x)`` its one-sigma error.
+    """
     x, y, err = (np.asarray(v, dtype=float) for v in (x, y, err))
     ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(err) & (err > 0)
     x, y, err = x[ok], y[ok], err[ok]
@@ -117,8 +95,8 @@ def linear_fit(x: np.ndarray, y: np.ndarray, err: np.ndarray) -> LinearFit:
     cov = np.linalg.inv(A.T @ A)
     params = cov @ (A.T @ (y / err))
     chi2 = float((((y - params[0] - params[1] * x) / err) ** 2).sum())
-    return LinearFit(float(params[0]), float(np.sqrt(cov[0, 0])), float(params[1]),
-                     float(np.sqrt(cov[1, 1])), cov, chi2, int(x.size - 2))
+    return FitResult.from_arrays(("a", "b"), params, cov, chi2, int(x.size - 2),
+                                 "weighted least squares y = a + b x", _line)
 
 
 def _sizes(ds: xr.Dataset) -> np.ndarray:
@@ -140,35 +118,15 @@ def ground_state_energy(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
     return disorder_mean(ds, "e0")
 
 
-@dataclass(frozen=True)
-class Extrapolation:
-    """``e0(N) = e_inf + A N^(-omega)`` fitted to ``[e0]``, compared with Parisi's value."""
-
-    selection: dict[str, Any]
-    sizes: np.ndarray
-    fit: LinearFit
-    omega: float
-
-    @property
-    def e_inf(self) -> float:
-        """Extrapolated ground-state energy per spin."""
-        return self.fit.a
-
-    @property
-    def e_inf_err(self) -> float:
-        """Its standard error (from the fit covariance)."""
-        return self.fit.a_err
-
-    @property
-    def z_parisi(self) -> float:
-        """``(e_inf - PARISI_E0_PRECISE) / e_inf_err``."""
-        return (self.e_inf - theory.PARISI_E0_PRECISE) / self.e_inf_err
-
-
 def extrapolate_e0(
     ds: xr.Dataset, n_min: int = 0, omega: float = theory.FINITE_SIZE_EXPONENT
-) -> list[Extrapolation]:
-    """Fit ``[e0](N) = e_inf + A N^(-omega)`` for ``N >= n_min``, one fit per other axis value."""
+) -> list[Estimate]:
+    """Fit ``[e0](N) = e_inf + A N^(-omega)`` for ``N >= n_min``, one fit per other axis value.
+
+    Each result is the estimate of ``e_inf`` (J per spin) with Parisi's value as its exact
+    reference; ``details`` holds the ``selection`` (other axis values), the ``sizes`` used,
+    ``omega`` and the whole ``fit`` (a :class:`FitResult` in ``x = N^-omega``).
+    """
     mean, err = ground_state_energy(ds)
     if "N" not in mean.dims:
         raise ValueError("a finite-size fit needs N on an axis")
@@ -178,7 +136,14 @@ def extrapolate_e0(
         sizes = m["N"].values
         keep = sizes >= n_min
         fit = linear_fit(sizes[keep] ** -omega, m.values[keep], e.values[keep])
-        out.append(Extrapolation(sel, sizes[keep], fit, omega))
+        where = ", ".join(f"{k}={v:g}" for k, v in sel.items())
+        out.append(fit["a"].labelled(
+            "e_inf" + "".join(f"_{k}{v:g}" for k, v in sel.items()),
+            f"e0(N -> inf) from [e0] = e_inf + A N^-2/3 {where}".strip(),
+            method=f"extrapolation: {fit['a'].method}",
+            exact=theory.PARISI_E0_PRECISE, exact_label="Parisi",
+            note=f"N = {sizes[keep].min()}..{sizes[keep].max()}",
+            details={"selection": sel, "sizes": sizes[keep], "omega": omega, "fit": fit}))
     return out
 
 
@@ -228,35 +193,14 @@ def complexity(ds: xr.Dataset, counts: str = "n_stable") -> xr.Dataset:
     return out.compute()
 
 
-@dataclass(frozen=True)
-class ComplexityFit:
-    """``y(N) = alpha + c / N`` fitted to a complexity estimate, compared with 0.1992."""
-
-    kind: str
-    selection: dict[str, Any]
-    sizes: np.ndarray
-    fit: LinearFit
-
-    @property
-    def alpha(self) -> float:
-        """Extrapolated complexity."""
-        return self.fit.a
-
-    @property
-    def alpha_err(self) -> float:
-        """Its standard error."""
-        return self.fit.a_err
-
-    @property
-    def z_annealed(self) -> float:
-        """``(alpha - 0.199228) / alpha_err`` (Tanaka-Edwards / Bray-Moore, B = 0)."""
-        return (self.alpha - theory.annealed_complexity()[0]) / self.alpha_err
-
-
 def extrapolate_complexity(
     ds: xr.Dataset, kind: str = "annealed", n_min: int = 0
-) -> list[ComplexityFit]:
+) -> list[Estimate]:
     """Fit ``quenched`` or ``annealed`` complexity ``= alpha + c / N`` for ``N >= n_min``.
+
+    Each result is the estimate of ``alpha`` with the annealed complexity at B = 0
+    (:func:`statmech.theory.sk.annealed_complexity`) as its reference; ``details`` holds the
+    ``kind``, ``selection``, ``sizes`` and the whole ``fit`` (a :class:`FitResult` in 1/N).
 
     The 1/N form is exact for the leading correction of the annealed value (the prefactor of
     ``<N_s> ~ C exp(alpha N)`` is N-independent to leading order); for the quenched value it is
@@ -273,8 +217,14 @@ def extrapolate_complexity(
         yy, ee = y.sel(sel), err.sel(sel)
         sizes = yy["N"].values
         keep = sizes >= n_min
-        out.append(ComplexityFit(kind, sel, sizes[keep],
-                                 linear_fit(1.0 / sizes[keep], yy.values[keep], ee.values[keep])))
+        fit = linear_fit(1.0 / sizes[keep], yy.values[keep], ee.values[keep])
+        field = float(sel["B"]) if "B" in sel else float(parameter(ds, "B"))
+        out.append(fit["a"].labelled(
+            f"complexity_{kind}" + "".join(f"_{k}{v:g}" for k, v in sel.items()),
+            f"{kind} complexity, fit a + c/N", method=f"extrapolation: {fit['a'].method}",
+            exact=theory.annealed_complexity()[0] if field == 0.0 else None,
+            exact_label="Tanaka-Edwards / Bray-Moore (annealed, B = 0)",
+            details={"kind": kind, "selection": sel, "sizes": sizes[keep], "fit": fit}))
     return out
 
 
@@ -365,29 +315,3 @@ def energy_overlap_check(ds: xr.Dataset) -> xr.Dataset:
     delta = x.mean(SAMPLE)
     err = x.std(SAMPLE, ddof=1) / np.sqrt(n)
     return xr.Dataset({"delta": delta, "err": err, "z": delta / err}).compute()
-
-
-def report(ds: xr.Dataset):  # type: ignore[no-untyped-def]
-    """Estimate rows for :mod:`statmech.report`: e_inf and the complexities vs theory."""
-    from statmech.report import Row
-
-    rows: list = []
-    if ds.attrs.get("model") != "sk" or "N" not in ds.dims or ds.sizes["N"] < 3:
-        return rows, {}
-    for fit in extrapolate_e0(ds):
-        where = ", ".join(f"{k}={v:g}" for k, v in fit.selection.items())
-        rows.append(Row("e_inf" + "".join(f"_{k}{v:g}" for k, v in fit.selection.items()),
-                        f"e0(N -> inf) from [e0] = e_inf + A N^-2/3 {where}".strip(),
-                        fit.e_inf, fit.e_inf_err, theory.PARISI_E0_PRECISE, "Parisi",
-                        f"N = {fit.sizes.min()}..{fit.sizes.max()}"))
-    if "n_stable" in ds:
-        for kind in ("annealed", "quenched"):
-            for fit in extrapolate_complexity(ds, kind):
-                if fit.selection.get("B", 0.0) != 0.0:
-                    continue
-                rows.append(Row(f"complexity_{kind}", f"{kind} complexity, fit a + c/N",
-                                fit.alpha, fit.alpha_err, theory.annealed_complexity()[0],
-                                "Tanaka-Edwards / Bray-Moore (annealed, B = 0)",
-                                "quenched and annealed agree to leading order"
-                                if kind == "quenched" else ""))
-    return rows, {}

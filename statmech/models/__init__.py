@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 from functools import cache
 from importlib import import_module, metadata
+from typing import Any
 
 from statmech.models.base import Model
 
 
 @cache
-def _registry() -> dict[str, type[Model]]:
+def _registry() -> dict[str, type[Model[Any]]]:
     from statmech.models.curie_weiss.model import CurieWeiss
     from statmech.models.dense_hopfield.model import DenseHopfield
     from statmech.models.hopfield.model import Hopfield
@@ -27,7 +28,7 @@ def _registry() -> dict[str, type[Model]]:
     from statmech.models.rbm.model import RBM
     from statmech.models.sk.model import SK, SKOverlap
 
-    models: dict[str, type[Model]] = {
+    models: dict[str, type[Model[Any]]] = {
         m.name: m
         for m in (Ising2D, Ising1D, Hopfield, SK, SKOverlap, CurieWeiss, RBM, DenseHopfield)
     }
@@ -46,6 +47,6 @@ def model_names() -> list[str]:
 
 
 @cache
-def get_model(name: str) -> Model:
+def get_model(name: str) -> Model[Any]:
     """The model called ``name`` (``KeyError`` if unknown)."""
     return _registry()[name]()

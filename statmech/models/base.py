@@ -21,7 +21,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -70,14 +70,23 @@ class Variable:
         return 0
 
 
-class Model(ABC):
-    """Base class of all models; subclasses are registered in :mod:`statmech.models`."""
+S = TypeVar("S", bound=BaseModel)
+"""The settings type of a model (a pydantic model)."""
+
+
+class Model(ABC, Generic[S]):
+    """Base class of all models; subclasses are registered in :mod:`statmech.models`.
+
+    Generic in its settings class: ``class MyModel(Model[MySettings])`` with
+    ``settings_class = MySettings`` types every hook's ``settings`` as ``MySettings`` (the
+    sweep file's ``settings:`` are validated into that class before any hook is called).
+    """
 
     name: ClassVar[str]
     summary: ClassVar[str]
     conventions: ClassVar[str]
     parameters: ClassVar[tuple[Parameter, ...]]
-    settings_class: ClassVar[type[BaseModel]]
+    settings_class: type[S]
     replica_dim: ClassVar[str] = "replica"
     #: ``"module:attribute"`` of this model's :class:`statmech.presentation.Presentation`
     #: (figures, report estimates, refinement targets), imported only by the presentation
@@ -91,42 +100,42 @@ class Model(ABC):
                 return p
         raise KeyError(name)
 
-    def check_point(self, point: Point, settings: BaseModel) -> str | None:
+    def check_point(self, point: Point, settings: S) -> str | None:
         """Cross-parameter checks of one point (e.g. an algorithm that needs B = 0)."""
         return None
 
-    def check_settings(self, settings: BaseModel, axes: Mapping[str, np.ndarray]) -> list[str]:
+    def check_settings(self, settings: S, axes: Mapping[str, np.ndarray]) -> list[str]:
         """Checks of the settings against the whole grid; one message per problem."""
         return []
 
     @abstractmethod
-    def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
+    def variables(self, settings: S) -> tuple[Variable, ...]:
         """The variables stored per unit of work."""
 
     def extra_coords(
-        self, settings: BaseModel, axes: Mapping[str, np.ndarray]
+        self, settings: S, axes: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
         """Coordinates of the extra (non-grid) dimensions used by :meth:`variables`."""
         return {}
 
-    def warmup(self, settings: BaseModel) -> None:  # noqa: B027  (optional hook)
+    def warmup(self, settings: S) -> None:  # optional hook
         """Compile or load the kernels (run once per worker before the first batch)."""
 
-    def resources(self, settings: BaseModel) -> dict[str, float]:
+    def resources(self, settings: S) -> dict[str, float]:
         """Dask worker resources every batch needs (e.g. ``{"GPU": 1}``); none by default."""
         return {}
 
     @abstractmethod
-    def cost(self, point: Point, settings: BaseModel) -> float:
+    def cost(self, point: Point, settings: S) -> float:
         """Rough wall time of one unit in seconds on one core (for batch sizing only)."""
 
     @abstractmethod
     def run(
-        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+        self, point: Point, settings: S, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
         """Compute one unit of work; every random number must come from ``seed``."""
 
-    def group_size(self, settings: BaseModel) -> int:
+    def group_size(self, settings: S) -> int:
         """How many pending units of a batch the runner passes to :meth:`run_many` at once.
 
         1 (the default): units are computed and stored one by one.
@@ -134,7 +143,7 @@ class Model(ABC):
         return 1
 
     def run_many(
-        self, points: Sequence[Point], settings: BaseModel, seeds: Sequence[np.random.SeedSequence]
+        self, points: Sequence[Point], settings: S, seeds: Sequence[np.random.SeedSequence]
     ) -> list[dict[str, np.ndarray]]:
         """Several units, each bitwise what :meth:`run` returns for it (one after another here)."""
         return [self.run(p, settings, s) for p, s in zip(points, seeds, strict=True)]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -58,7 +59,7 @@ def overlap_figure(ds: xr.Dataset, sel: dict[str, object] | None = None,
         pr, pe = an.retrieval_probability(d, threshold)
         ax_p.errorbar(alpha, pr, yerr=pe, fmt="o-", ms=3.5, lw=0.8, capsize=2, color=c,
                       label=label)
-        u, ue = an.sample_mean(an.per_sample(d, d["unstable0"]), an._rep(d))
+        u, ue = an.mean_with_error(an.per_sample(d, d["unstable0"]), an._rep(d))
         shown = u.values > 0  # log scale: runs without any unstable bit are not drawn
         uv, ev = u.values[shown], ue.values[shown]
         ax_x.errorbar(alpha[shown], uv, yerr=[np.minimum(ev, 0.9 * uv), ev], fmt="o", ms=3.5,
@@ -105,11 +106,11 @@ def capacity_figure(ds: xr.Dataset, sel: dict[str, object] | None = None,
     ax.plot([0], [crit.alpha_c], "k*", ms=10, label=f"AGS RS {crit.alpha_c:.4f}")
     if fit is not None:
         xf = np.linspace(0, x.max() * 1.05, 50)
-        ax.plot(xf, fit.alpha_inf + fit.slope * xf, "C1-", lw=1,
-                label=(rf"fit: $\alpha_\infty$ = {fit.alpha_inf:.4f} ± {fit.alpha_inf_err:.4f}"
+        inf, slope = fit["alpha_inf"], fit["slope"]
+        ax.plot(xf, inf.value + slope.value * xf, "C1-", lw=1,
+                label=(rf"fit: $\alpha_\infty$ = {inf.value:.4f} ± {inf.error:.4f}"
                        rf", $\chi^2$/dof = {fit.chi2:.1f}/{fit.dof}"))
-        ax.errorbar([0], [fit.alpha_inf], yerr=[fit.alpha_inf_err], fmt="s", color="C1",
-                    capsize=3)
+        ax.errorbar([0], [inf.value], yerr=[inf.error], fmt="s", color="C1", capsize=3)
     ax.set_xlim(left=-0.002)
     ax.set_xlabel(rf"$N^{{-{omega:g}}}$")
     ax.set_ylabel(r"$\alpha_c(N)$")
@@ -146,8 +147,8 @@ def phase_figure(ds: xr.Dataset, sel: dict[str, object] | None = None) -> Figure
     keep = tg <= T.max()
     if keep.any():
         ax.plot(a_line[keep], tg[keep], "w--", lw=1.2, label=r"$T_g = 1 + \sqrt{\alpha}$")
-    ax.set_xlim(_edges(alpha)[[0, -1]])
-    ax.set_ylim(_edges(T)[[0, -1]])
+    ax.set_xlim(*map(float, _edges(alpha)[[0, -1]]))
+    ax.set_ylim(*map(float, _edges(T)[[0, -1]]))
     ax.set_xlabel(r"load $\alpha = p/N$")
     ax.set_ylabel("temperature T")
     ax.legend(fontsize=8, loc="upper right")
@@ -185,7 +186,7 @@ def figures(ds: xr.Dataset) -> dict[str, Figure]:
     axes = an.axes_of(ds)
     out: dict[str, Figure] = {}
 
-    def combos(keep: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    def combos(keep: tuple[str, ...]) -> Iterator[tuple[dict[str, object], str]]:
         others = [a for a in axes if a not in keep]
         for combo in itertools.product(*(ds[o].values.tolist() for o in others)):
             sel = dict(zip(others, combo, strict=True))

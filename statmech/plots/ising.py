@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import itertools
 import json
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from statmech.analysis import replica_mean, sorted_by_axes
@@ -31,7 +33,7 @@ ISING_PANELS = (
 
 def _other_axes(ds: xr.Dataset, keep: tuple[str, ...]) -> list[str]:
     rep = ds.attrs.get("replica_dim", "replica")
-    return [d for d in ds["done"].dims if d != rep and d not in keep]
+    return [str(d) for d in ds["done"].dims if d != rep and d not in keep]
 
 
 def ising_figure(ds: xr.Dataset, selection: dict[str, float] | None = None) -> Figure:
@@ -85,7 +87,8 @@ def _fixed(ds: xr.Dataset) -> dict[str, float]:
     return dict(json.loads(ds.attrs.get("fixed_parameters", "{}")))
 
 
-def _exact_finite(ax, model: str, name: str, n: int, B: float, T: np.ndarray, color: str) -> None:  # type: ignore[no-untyped-def]
+def _exact_finite(ax: Axes, model: str, name: str, n: int, B: float, T: np.ndarray,
+                  color: str) -> None:
     if name not in ("e", "abs_m", "m", "m2", "C", "chi", "U4"):
         return
     if model == "ising1d" and n <= 4096:
@@ -100,8 +103,8 @@ def _exact_finite(ax, model: str, name: str, n: int, B: float, T: np.ndarray, co
         ax.plot(Tk, vals, color=color, lw=1, ls="--")
 
 
-def _exact_infinite(ax, model: str, name: str, B: float, T: np.ndarray) -> None:  # type: ignore[no-untyped-def]
-    style = {"color": "k", "lw": 1.2, "alpha": 0.7}
+def _exact_infinite(ax: Axes, model: str, name: str, B: float, T: np.ndarray) -> None:
+    style: dict[str, Any] = {"color": "k", "lw": 1.2, "alpha": 0.7}
     if model == "ising2d" and B == 0:
         if name == "abs_m":
             ax.plot(T, exact.onsager_magnetization(T), label="Onsager L=inf", **style)

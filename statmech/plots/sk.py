@@ -46,16 +46,17 @@ def e0_figure(ds: xr.Dataset, n_min: int = 0) -> Figure:
     xs = np.linspace(0, x_max, 100)
     for k, ex in enumerate(an.extrapolate_e0(ds, n_min=n_min)):
         c = _colors()[k % len(_colors())]
-        m, e = mean.sel(ex.selection), err.sel(ex.selection)
-        x = m["N"].values ** -ex.omega
+        sel, fit = ex.details["selection"], ex.details["fit"]
+        m, e = mean.sel(sel), err.sel(sel)
+        x = m["N"].values ** -ex.details["omega"]
         ax.errorbar(x, m, yerr=e, fmt="o", ms=4, capsize=2, color=c,
-                    label=f"[e0] {_label(ex.selection)}".strip())
-        ax.plot(xs, ex.fit(xs), color=c, lw=1)
-        ax.fill_between(xs, ex.fit(xs) - ex.fit.band(xs), ex.fit(xs) + ex.fit.band(xs),
+                    label=f"[e0] {_label(sel)}".strip())
+        ax.plot(xs, fit(xs), color=c, lw=1)
+        ax.fill_between(xs, fit(xs) - fit.band(xs), fit(xs) + fit.band(xs),
                         color=c, alpha=0.15, lw=0)
-        ax.errorbar([0], [ex.e_inf], yerr=[ex.e_inf_err], fmt="s", color=c, capsize=3,
-                    label=f"fit N >= {ex.sizes.min()}: e_inf = {ex.e_inf:.4f} ± "
-                          f"{ex.e_inf_err:.4f} (chi2/dof = {ex.fit.chi2:.1f}/{ex.fit.dof})")
+        ax.errorbar([0], [ex.value], yerr=[ex.error], fmt="s", color=c, capsize=3,
+                    label=f"fit N >= {ex.details['sizes'].min()}: e_inf = {ex.value:.4f} ± "
+                          f"{ex.error:.4f} (chi2/dof = {fit.chi2:.1f}/{fit.dof})")
     ax.axhline(theory.PARISI_E0, color="k", ls="--", lw=1,
                label=f"Parisi e_inf = {theory.PARISI_E0}")
     ax.set_xlabel(r"$N^{-2/3}$")
@@ -151,7 +152,7 @@ def overlap_figure(ds: xr.Dataset, temperatures: int = 5) -> Figure:
                         .astype(int))]
     fig, axes = plt.subplots(1, sizes.size, figsize=(4.5 * sizes.size, 4), squeeze=False,
                              constrained_layout=True)
-    others = {d: ds[d].values[0] for d in ds["done"].dims if d not in ("N", "sample")}
+    others = {str(d): ds[d].values[0] for d in ds["done"].dims if d not in ("N", "sample")}
     for ax, n in zip(axes[0], sizes, strict=True):
         for k, T in enumerate(pick):
             sel = {**others, "T": T}
@@ -180,11 +181,11 @@ def binder_figure(ds: xr.Dataset) -> Figure:
     axes = axes.ravel()
     N = an.parameter(ds, "N")
     sizes = np.atleast_1d(N.values)
-    others = {d: ds[d].values[0] for d in ds["done"].dims if d not in ("N", "sample")}
+    others = {str(d): ds[d].values[0] for d in ds["done"].dims if d not in ("N", "sample")}
     T = ds["T"].values
     for k, n in enumerate(sizes):
         c = _colors()[k % len(_colors())]
-        sel = {**others, **({"N": n} if "N" in ds.dims else {})}
+        sel: dict[str, object] = {**others, **({"N": n} if "N" in ds.dims else {})}
         axes[0].errorbar(T, g.sel(sel), yerr=g_err.sel(sel), fmt="o-", ms=3, capsize=2,
                          color=c, label=f"N = {n}")
         axes[1].errorbar(T, n * q2.sel(sel), yerr=n * q2_err.sel(sel), fmt="o-", ms=3,

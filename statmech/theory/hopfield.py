@@ -156,9 +156,9 @@ def gauss_averages(m: float, sigma: float, T: float) -> tuple[float, float]:
                 math.sqrt(2.0 / math.pi) * math.exp(-0.5 * x * x) / sigma)
     z, w = _nodes(-m / sigma, T / sigma)
     w = w * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-    x = (m + sigma * z) / T
-    th = np.tanh(x)
-    sech2 = 1.0 / np.cosh(np.minimum(np.abs(x), 350.0)) ** 2
+    xs = (m + sigma * z) / T
+    th = np.tanh(xs)
+    sech2 = 1.0 / np.cosh(np.minimum(np.abs(xs), 350.0)) ** 2
     return float(w @ th), float(w @ sech2) / T
 
 

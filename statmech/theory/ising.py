@@ -28,6 +28,16 @@ from scipy.special import logsumexp
 TC_2D = 2.0 / math.log(1.0 + math.sqrt(2.0))
 """Onsager's critical temperature of the square lattice, 2 / ln(1 + sqrt 2) = 2.2691853..."""
 
+NU_2D = 1.0
+"""Correlation-length exponent of the 2D Ising class (Onsager)."""
+
+GAMMA_OVER_NU_2D = 7.0 / 4.0
+"""gamma / nu = 7/4 of the 2D Ising class (gamma = 7/4, nu = 1): chi_max ~ L^(7/4)."""
+
+C_PEAK_LOG_SLOPE_2D = float(2 / np.pi * np.log(1 + np.sqrt(2)) ** 2)
+"""Slope b of the specific-heat maximum C_max(L) = a + b ln L of the periodic L x L lattice,
+b = (2/pi) ln^2(1 + sqrt 2) = (8/pi) K_c^2 = 0.494538... (Ferdinand and Fisher 1969; alpha = 0)."""
+
 
 @dataclass(frozen=True)
 class DensityOfStates:

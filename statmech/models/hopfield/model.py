@@ -167,13 +167,14 @@ def _variables() -> tuple[Variable, ...]:
 VARIABLES = _variables()
 
 
-class Hopfield(Model):
+class Hopfield(Model[HopfieldSettings]):
     """Hopfield network: Hebbian couplings, random patterns, zero-T or Glauber retrieval."""
 
     name: ClassVar[str] = "hopfield"
+    presentation: ClassVar[str | None] = "statmech.models.hopfield.presentation:PRESENTATION"
     summary: ClassVar[str] = "Hopfield network with Hebbian couplings: retrieval of stored patterns"
     conventions: ClassVar[str] = CONVENTIONS
-    settings_class: ClassVar[type[BaseModel]] = HopfieldSettings
+    settings_class = HopfieldSettings
     replica_dim: ClassVar[str] = "sample"
     parameters: ClassVar[tuple[Parameter, ...]] = (
         Parameter("N", "int", "number of neurons (spins)", "spins", check=_check_N),
@@ -190,20 +191,18 @@ class Hopfield(Model):
     s_per_mac: ClassVar[float] = 4.5e-11
     s_per_update: ClassVar[float] = 6e-9
 
-    def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
+    def variables(self, settings: HopfieldSettings) -> tuple[Variable, ...]:
         """Per-sample variables; all but ``p`` have the ``trial`` dimension."""
         return VARIABLES
 
     def extra_coords(
-        self, settings: BaseModel, axes: Mapping[str, np.ndarray]
+        self, settings: HopfieldSettings, axes: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
         """``trial``: index of the tested pattern."""
-        assert isinstance(settings, HopfieldSettings)
         return {"trial": np.arange(settings.trials)}
 
-    def check_point(self, point: Point, settings: BaseModel) -> str | None:
+    def check_point(self, point: Point, settings: HopfieldSettings) -> str | None:
         """p >= trials, T = 0 for the zero-T dynamics, and int32 local fields (N p < 2^31)."""
-        assert isinstance(settings, HopfieldSettings)
         N, alpha, T = int(point["N"]), float(point["alpha"]), float(point["T"])
         p = n_patterns(N, alpha)
         if p < 1:
@@ -219,7 +218,7 @@ class Hopfield(Model):
             return f"N p = {N * p} must be < 2^31 (integer local fields)"
         return None
 
-    def cost(self, point: Point, settings: BaseModel) -> float:
+    def cost(self, point: Point, settings: HopfieldSettings) -> float:
         """Seconds: trials x passes x N p multiply-adds (+ pattern generation and overhead).
 
         Zero-T passes: the initial stability count, the sweeps with flips (a few below alpha_c,
@@ -228,7 +227,6 @@ class Hopfield(Model):
         constant 15 ms is the store write of the unit's 17 small chunks, which dominates below
         N ~ 2000. Only used to size batches.
         """
-        assert isinstance(settings, HopfieldSettings)
         N, alpha = int(point["N"]), float(point["alpha"])
         p = max(n_patterns(N, alpha), 1)
         if settings.dynamics == "glauber":  # every sweep, plus exp and a flip most visits
@@ -238,9 +236,8 @@ class Hopfield(Model):
         per_trial = passes * N * (p * self.s_per_mac + self.s_per_update) + 2e-5
         return settings.trials * per_trial + N * p * 1e-9 + 0.015
 
-    def warmup(self, settings: BaseModel) -> None:
+    def warmup(self, settings: HopfieldSettings) -> None:
         """Compile or load the kernels of the chosen dynamics on a tiny network."""
-        assert isinstance(settings, HopfieldSettings)
         tiny = settings.model_copy(update={"trials": 1, "max_sweeps": 3, "sweeps": 2,
                                            "measure": 1})
         T = 0.5 if settings.dynamics == "glauber" else 0.0
@@ -248,14 +245,13 @@ class Hopfield(Model):
                  np.random.SeedSequence(0))
 
     def run(
-        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+        self, point: Point, settings: HopfieldSettings, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
         """One sample: a fresh pattern set, then ``trials`` retrieval runs.
 
         Streams: child 0 of ``seed`` draws the patterns; child ``t + 1`` gives trial ``t`` two
         keys (initial flips, dynamics), so adding trials never changes the existing ones.
         """
-        assert isinstance(settings, HopfieldSettings)
         N, alpha = int(point["N"]), float(point["alpha"])
         T, noise = float(point["T"]), float(point["noise"])
         p = n_patterns(N, alpha)

@@ -14,7 +14,7 @@ lattice, N trials at random sites on the chain.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -95,14 +95,14 @@ class IsingSettings(BaseModel):
         return self.sweeps // self.every
 
 
-def _positive(name: str):  # type: ignore[no-untyped-def]
+def _positive(name: str) -> Callable[[Scalar], str | None]:
     def check(v: Scalar) -> str | None:
         return None if v > 0 else f"{name} must be > 0 (got {v})"
 
     return check
 
 
-def _even_size(name: str):  # type: ignore[no-untyped-def]
+def _even_size(name: str) -> Callable[[Scalar], str | None]:
     def check(v: Scalar) -> str | None:
         if v < 2 or v % 2:
             return (f"{name} must be even and >= 2 for the checkerboard update (got {v})")
@@ -111,7 +111,7 @@ def _even_size(name: str):  # type: ignore[no-untyped-def]
     return check
 
 
-def _min_size(name: str, smallest: int):  # type: ignore[no-untyped-def]
+def _min_size(name: str, smallest: int) -> Callable[[Scalar], str | None]:
     def check(v: Scalar) -> str | None:
         return None if v >= smallest else f"{name} must be >= {smallest} (got {v})"
 
@@ -182,24 +182,22 @@ def observables(
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
-class _Ising(Model):
-    settings_class: ClassVar[type[BaseModel]] = IsingSettings
+class _Ising(Model[IsingSettings]):
+    settings_class = IsingSettings
     conventions: ClassVar[str] = CONVENTIONS
     size_name: ClassVar[str]
     ns_per_flip: ClassVar[float]
 
-    def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
+    def variables(self, settings: IsingSettings) -> tuple[Variable, ...]:
         """Per-replica observables (see the module docstring); Wolff adds cluster estimators."""
-        assert isinstance(settings, IsingSettings)
         wolff = settings.algorithm in ("wolff", "auto")
         return VARIABLES + (WOLFF_VARIABLES if wolff else ())
 
-    def cost(self, point: Point, settings: BaseModel) -> float:
+    def cost(self, point: Point, settings: IsingSettings) -> float:
         """Seconds: sweeps x (spins x time per flip + rows x time per row) + analysis.
 
         Calibrated on one core of a 2-core CI-class machine; only used to size batches.
         """
-        assert isinstance(settings, IsingSettings)
         n = self.n_spins(point)
         sweeps = settings.thermalization + settings.sweeps
         T, B = float(point.get("T", 1.0)), float(point.get("B", 0.0))
@@ -217,9 +215,8 @@ class _Ising(Model):
         """Number of spins of the point."""
         raise NotImplementedError
 
-    def warmup(self, settings: BaseModel) -> None:
+    def warmup(self, settings: IsingSettings) -> None:
         """Load the compiled kernels by running a tiny system."""
-        assert isinstance(settings, IsingSettings)
         tiny = settings.model_copy(update={"thermalization": 1, "sweeps": 2 * N_BLOCKS,
                                            "every": 1})
         if settings.backend == "cuda":
@@ -227,7 +224,8 @@ class _Ising(Model):
 
             if not kernels_runnable():  # every worker is warmed up; this one gets no GPU batch
                 tiny = tiny.model_copy(update={"backend": "cpu"})
-        point = {p.name: p.default for p in self.parameters}
+        point: dict[str, Scalar] = {p.name: p.default for p in self.parameters
+                                    if p.default is not None}
         point.update({self.size_name: 4, "T": 2.0})
         self.run(point, tiny, np.random.SeedSequence(0))
 
@@ -245,6 +243,7 @@ class Ising2D(_Ising):
     """Square lattice L x L, checkerboard Metropolis or heat-bath updates in a field B."""
 
     name: ClassVar[str] = "ising2d"
+    presentation: ClassVar[str | None] = "statmech.models.ising.presentation:PRESENTATION"
     summary: ClassVar[str] = "2D Ising model on the periodic L x L square lattice"
     size_name: ClassVar[str] = "L"
     ns_per_flip: ClassVar[float] = 1.5
@@ -263,10 +262,9 @@ class Ising2D(_Ising):
         return 2 * int(point["L"])
 
     def run(
-        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+        self, point: Point, settings: IsingSettings, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
         """Simulate one replica at (L, T, B)."""
-        assert isinstance(settings, IsingSettings)
         L, T, B = int(point["L"]), float(point["T"]), float(point["B"])
         init_ss, kernel_ss = seed.spawn(2)
         spins = self._initial(L * L, settings, init_ss, B).reshape(L, L)
@@ -309,13 +307,12 @@ class Ising2D(_Ising):
             out.update({v.name: np.asarray(np.nan) for v in WOLFF_VARIABLES})
         return out
 
-    def group_size(self, settings: BaseModel) -> int:
+    def group_size(self, settings: IsingSettings) -> int:
         """On a GPU, up to :data:`GPU_GROUP` units go to the device together.
 
         Without a usable device: 1, so that each unit fails (backend cuda) or runs on the CPU
         (auto) on its own.
         """
-        assert isinstance(settings, IsingSettings)
         if settings.backend == "cpu":
             return 1
         from statmech.models.gpu import kernels_runnable
@@ -323,7 +320,7 @@ class Ising2D(_Ising):
         return GPU_GROUP if kernels_runnable() else 1
 
     def run_many(
-        self, points: Sequence[Point], settings: BaseModel,
+        self, points: Sequence[Point], settings: IsingSettings,
         seeds: Sequence[np.random.SeedSequence],
     ) -> list[dict[str, np.ndarray]]:
         """On a GPU: the units of each lattice size in shared launches (one lattice each).
@@ -331,7 +328,6 @@ class Ising2D(_Ising):
         Every unit gets exactly what :meth:`run` gives it; groups hold at most
         :data:`GPU_GROUP_SPINS` spins so that large lattices still fit on the device.
         """
-        assert isinstance(settings, IsingSettings)
         if not self._on_gpu(settings):
             return super().run_many(points, settings, seeds)
         from statmech.models.ising.cuda import simulate_2d_cuda_many
@@ -396,14 +392,12 @@ class Ising2D(_Ising):
         attempts = settings.n_measurements * settings.every * L * L
         return observables(bonds, mags, L * L, T, 0.0, int(acc), attempts, settings.every)
 
-    def resources(self, settings: BaseModel) -> dict[str, float]:
+    def resources(self, settings: IsingSettings) -> dict[str, float]:
         """backend cuda: each batch needs a Dask worker with a GPU resource."""
-        assert isinstance(settings, IsingSettings)
         return {"GPU": 1} if settings.backend == "cuda" else {}
 
-    def check_point(self, point: Point, settings: BaseModel) -> str | None:
+    def check_point(self, point: Point, settings: IsingSettings) -> str | None:
         """Wolff and the multi-spin-coded kernel need B = 0; the latter L % 128 == 0."""
-        assert isinstance(settings, IsingSettings)
         B = float(point.get("B", 0.0))
         if settings.algorithm in ("wolff", "metropolis-msc") and B != 0.0:
             return (f"algorithm {settings.algorithm} works at B = 0 only (use metropolis or "
@@ -418,6 +412,7 @@ class Ising1D(_Ising):
     """Periodic chain of N spins, random-site Metropolis or heat-bath updates in a field B."""
 
     name: ClassVar[str] = "ising1d"
+    presentation: ClassVar[str | None] = "statmech.models.ising.presentation:PRESENTATION"
     summary: ClassVar[str] = "1D Ising chain of N spins with periodic boundaries"
     size_name: ClassVar[str] = "N"
     ns_per_flip: ClassVar[float] = 8.0
@@ -431,9 +426,8 @@ class Ising1D(_Ising):
         """N."""
         return int(point["N"])
 
-    def check_settings(self, settings: BaseModel, axes: Mapping[str, np.ndarray]) -> list[str]:
+    def check_settings(self, settings: IsingSettings, axes: Mapping[str, np.ndarray]) -> list[str]:
         """The chain has local updates only."""
-        assert isinstance(settings, IsingSettings)
         if settings.backend != "cpu":
             return [f"backend {settings.backend} is implemented for ising2d only"]
         if settings.algorithm in ("wolff", "auto", "metropolis-msc"):
@@ -442,10 +436,9 @@ class Ising1D(_Ising):
         return []
 
     def run(
-        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+        self, point: Point, settings: IsingSettings, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
         """Simulate one replica at (N, T, B)."""
-        assert isinstance(settings, IsingSettings)
         N, T, B = int(point["N"]), float(point["T"]), float(point["B"])
         init_ss, kernel_ss = seed.spawn(2)
         spins = self._initial(N, settings, init_ss, B)

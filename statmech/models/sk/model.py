@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -272,7 +272,10 @@ PARAMETERS = (
 )
 
 
-class _SKBase(Model):
+_S = TypeVar("_S", bound=BaseModel)
+
+
+class _SKBase(Model[_S]):
     replica_dim: ClassVar[str] = "sample"
     conventions: ClassVar[str] = CONVENTIONS
     parameters: ClassVar[tuple[Parameter, ...]] = PARAMETERS
@@ -303,16 +306,16 @@ def _pad(values: np.ndarray, size: int, fill: Any = 0) -> np.ndarray:
     return out
 
 
-class SK(_SKBase):
+class SK(_SKBase[SKSettings]):
     """Ground states and metastable states per disorder sample (exact or by search)."""
 
     name: ClassVar[str] = "sk"
+    presentation: ClassVar[str | None] = "statmech.models.sk.presentation:PRESENTATION"
     summary: ClassVar[str] = SK_SUMMARY
-    settings_class: ClassVar[type[BaseModel]] = SKSettings
+    settings_class = SKSettings
 
-    def check_point(self, point: Point, settings: BaseModel) -> str | None:
+    def check_point(self, point: Point, settings: SKSettings) -> str | None:
         """N within ``settings.max_n`` (the enumeration limit for ``method: enumeration``)."""
-        assert isinstance(settings, SKSettings)
         n = int(point["N"])
         if n > settings.n_max:
             if settings.method == "enumeration":
@@ -323,9 +326,8 @@ class SK(_SKBase):
                     "max_n (raise settings.max_n, at most 8192)")
         return None
 
-    def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
+    def variables(self, settings: SKSettings) -> tuple[Variable, ...]:
         """Per-sample results; the set depends on the method (see docs/sk.md)."""
-        assert isinstance(settings, SKSettings)
         out = [
             Variable("e0", "ground-state energy per spin" + (
                 "" if settings.method == "enumeration" else " (lowest found)"), "J"),
@@ -394,10 +396,9 @@ class SK(_SKBase):
         return tuple(out)
 
     def extra_coords(
-        self, settings: BaseModel, axes: Mapping[str, np.ndarray]
+        self, settings: SKSettings, axes: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
         """``site`` (0 .. max_n - 1), ``e_bin`` (bin centres) and for search ``run`` and ``T``."""
-        assert isinstance(settings, SKSettings)
         edges = settings.bin_edges()
         out = {"site": np.arange(settings.n_max), "e_bin": 0.5 * (edges[:-1] + edges[1:])}
         if settings.method == "search":
@@ -405,19 +406,17 @@ class SK(_SKBase):
             out["T"] = np.asarray(settings.temperatures, dtype=np.float64)
         return out
 
-    def resources(self, settings: BaseModel) -> dict[str, float]:
+    def resources(self, settings: SKSettings) -> dict[str, float]:
         """backend cuda: each batch needs a Dask worker with a GPU resource."""
-        assert isinstance(settings, SKSettings)
         return {"GPU": 1} if settings.backend == "cuda" else {}
 
-    def cost(self, point: Point, settings: BaseModel) -> float:
+    def cost(self, point: Point, settings: SKSettings) -> float:
         """Seconds on one core: 2^N x 1.5 ns (x 2 for B != 0) or PT trials x ~10 ns + quenches.
 
         Measured on a 2-core CI-class machine (1.1 / 2.0 ns per configuration); batch sizing only.
         backend cuda: 2^N x 20 ps (x 2 for B != 0; the design target, not yet measured) plus
         20 ms of launches and transfers.
         """
-        assert isinstance(settings, SKSettings)
         n = int(point["N"])
         if settings.method == "enumeration":
             if settings.backend == "cuda":
@@ -430,13 +429,12 @@ class SK(_SKBase):
         quench = settings.quenches * (3 * n * n * 0.5e-9 + 1e-6)
         return trials * per_trial + quench + 5e-3
 
-    def warmup(self, settings: BaseModel) -> None:
+    def warmup(self, settings: SKSettings) -> None:
         """Compile or load the kernels on a tiny sample.
 
         backend cuda on a worker without a device: the CPU kernels (such a worker never gets
         the sweep's batches, but every worker is warmed up).
         """
-        assert isinstance(settings, SKSettings)
         tiny = settings.model_copy(update={"sweeps": 2, "quenches": min(settings.quenches, 2)})
         if settings.backend == "cuda" and not _gpu_here():
             tiny = tiny.model_copy(update={"backend": "cpu"})
@@ -444,10 +442,9 @@ class SK(_SKBase):
             self.run({"N": 6, "B": B}, tiny, np.random.SeedSequence(0))
 
     def run(
-        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+        self, point: Point, settings: SKSettings, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
         """One disorder sample at (N, B)."""
-        assert isinstance(settings, SKSettings)
         n = int(point["N"])
         jq, bq, kernel_ss = self.streams(point, seed)
         tol = int(np.floor(settings.ground_state_tolerance / EPS))
@@ -457,7 +454,7 @@ class SK(_SKBase):
 
     def _enumerate(
         self, jq: np.ndarray, bq: int, tol: int, settings: SKSettings
-    ) -> dict[str, np.ndarray]:
+    ) -> dict[str, Any]:  # arrays and numpy scalars
         run_enumeration = enumerate_sk
         if settings.backend != "cpu":
             if _gpu_here():
@@ -485,7 +482,7 @@ class SK(_SKBase):
     def _search(
         self, jq: np.ndarray, bq: int, tol: int, settings: SKSettings,
         kernel_ss: np.random.SeedSequence, n: int,
-    ) -> dict[str, np.ndarray]:
+    ) -> dict[str, Any]:  # arrays and numpy scalars
         J2 = mc_couplings(jq, bq)
         temps = np.asarray(settings.temperatures, dtype=np.float64)
         betas = EPS / temps
@@ -508,7 +505,7 @@ class SK(_SKBase):
         first = int(np.argmax(run_E == E0))
         swap_rate = swaps / settings.runs
         swap_rate[-1] = np.nan
-        out: dict[str, np.ndarray] = {
+        out: dict[str, Any] = {
             "e0": np.float64(E0 * EPS / n),
             "ground_state": _pad(_canonical(configs[first], bq), settings.n_max),
             "success": np.bool_(int(hits.sum()) >= settings.agree),
@@ -539,7 +536,7 @@ def _canonical(s: np.ndarray, bq: int) -> np.ndarray:
 
 def _quench_summary(
     J2: np.ndarray, bq: int, key: np.uint64, settings: SKSettings, E0: int, tol: int, n: int
-) -> dict[str, np.ndarray]:
+) -> dict[str, Any]:  # arrays and numpy scalars
     E, hashes, strict = quench_kernel(J2, bq, key, settings.quenches)
     pairs = np.stack([E, hashes.view(np.int64)], axis=1)
     uniq, counts = np.unique(pairs, axis=0, return_counts=True)
@@ -563,23 +560,23 @@ def _quench_summary(
     }
 
 
-class SKOverlap(_SKBase):
+class SKOverlap(_SKBase[SKOverlapSettings]):
     """Two real replicas per sample at every temperature of a ladder: overlaps and energies."""
 
     name: ClassVar[str] = "sk-overlap"
+    presentation: ClassVar[str | None] = "statmech.models.sk.presentation:PRESENTATION"
     summary: ClassVar[str] = OVERLAP_SUMMARY
-    settings_class: ClassVar[type[BaseModel]] = SKOverlapSettings
+    settings_class = SKOverlapSettings
 
-    def check_point(self, point: Point, settings: BaseModel) -> str | None:
+    def check_point(self, point: Point, settings: SKOverlapSettings) -> str | None:
         """N within ``settings.max_n``."""
-        assert isinstance(settings, SKOverlapSettings)
         n = int(point["N"])
         if n > settings.max_n:
             return (f"N = {n} is above settings.max_n = {settings.max_n} (the size of the "
                     "'hamming' dimension of P(q)); allowed 3 <= N <= max_n, max_n <= 8192")
         return None
 
-    def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
+    def variables(self, settings: SKOverlapSettings) -> tuple[Variable, ...]:
         """Per sample and temperature: overlap moments, P(q), energy, diagnostics."""
         out = []
         for name, long_name, units in (
@@ -604,32 +601,28 @@ class SKOverlap(_SKBase):
         return tuple(out)
 
     def extra_coords(
-        self, settings: BaseModel, axes: Mapping[str, np.ndarray]
+        self, settings: SKOverlapSettings, axes: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
         """``T`` (the ladder) and ``hamming`` (0 .. max_n)."""
-        assert isinstance(settings, SKOverlapSettings)
         return {"T": np.asarray(settings.temperatures, dtype=np.float64),
                 "hamming": np.arange(settings.max_n + 1)}
 
-    def cost(self, point: Point, settings: BaseModel) -> float:
+    def cost(self, point: Point, settings: SKOverlapSettings) -> float:
         """Seconds: 2 replicas x sweeps x temperatures x N trials at ~12 ns."""
-        assert isinstance(settings, SKOverlapSettings)
         n = int(point["N"])
         sweeps = settings.thermalization + settings.sweeps
         return 2 * sweeps * len(settings.temperatures) * n * 12e-9 + 5e-3
 
-    def warmup(self, settings: BaseModel) -> None:
+    def warmup(self, settings: SKOverlapSettings) -> None:
         """Compile or load the kernels on a tiny sample."""
-        assert isinstance(settings, SKOverlapSettings)
         tiny = settings.model_copy(update={"thermalization": 1, "sweeps": 2 * N_BLOCKS,
                                            "every": 1})
         self.run({"N": 6, "B": 0.0}, tiny, np.random.SeedSequence(0))
 
     def run(
-        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+        self, point: Point, settings: SKOverlapSettings, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
         """One disorder sample at (N, B): all temperatures of the ladder."""
-        assert isinstance(settings, SKOverlapSettings)
         n = int(point["N"])
         jq, bq, kernel_ss = self.streams(point, seed)
         J2 = mc_couplings(jq, bq)
