@@ -338,3 +338,42 @@ def quench_kernel(J2, bq, key, n_quench):
         hashes[q] = _hash_spins(s)
         strict[q] = ok
     return E, hashes, strict
+
+
+@njit(**JIT)
+def anneal_temperature(t, tau, T_start, T_end, geometric):
+    """Temperature of sweep ``t`` (0 .. tau - 1) of an anneal from ``T_start`` to ``T_end``.
+
+    Linear: ``T_start + (T_end - T_start) t / (tau - 1)``; geometric:
+    ``T_start (T_end / T_start)^(t / (tau - 1))``. The last sweep is at ``T_end`` exactly
+    (``tau = 1``: the single sweep is at ``T_end``).
+    """
+    frac = 1.0 if tau <= 1 else t / (tau - 1.0)
+    if geometric:
+        return T_start * (T_end / T_start) ** frac
+    return T_start + (T_end - T_start) * frac
+
+
+@njit(**JIT)
+def anneal_kernel(J2, bq, key, tau, T_start, T_end, geometric, s_out):
+    """One simulated-annealing run: ``tau`` sequential Metropolis sweeps on a cooling schedule.
+
+    Starts from random spins (uniforms from ``key``), then sweep ``t`` runs at
+    :func:`anneal_temperature` ``(t, ...)``. Integer fields and energies (units EPS) as in
+    :func:`metropolis_sweep`, so the final energy is exact. Writes the final configuration
+    to ``s_out`` and returns ``(final energy (units EPS), accepted flips)``.
+    """
+    n = J2.shape[0]
+    s = random_spins(n, key, uint64(0))
+    ctr = uint64((n + 63) // 64)
+    h = local_fields(J2, bq, s)
+    E = energy_from_fields(h, bq, s)
+    accepted = int64(0)
+    for t in range(tau):
+        T = anneal_temperature(t, tau, T_start, T_end, geometric)
+        dE, acc = metropolis_sweep(s, h, J2, EPS / T, key, ctr)
+        ctr += uint64(n)
+        E += dE
+        accepted += acc
+    s_out[:] = s
+    return E, accepted
