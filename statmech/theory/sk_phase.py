@@ -93,28 +93,40 @@ def rs_solution_j0(
     with m = 0 kept exactly at B = 0 (the RS spin-glass / paramagnetic solution). Damped
     fixed-point iteration, then a Newton polish (``scipy.optimize.root``).
     """
+    if J0 == 0 and B != 0:
+        # m does not feed back: one equation for q, g(0) = tanh^2(beta B) > 0 > g(1)
+        def gq(x: float) -> float:
+            return rs_equations(T, 0.0, B, x, 0.0)[0] - x
+
+        q = float(optimize.brentq(gq, 0.0, 1.0, xtol=1e-16, rtol=1e-15))
+        return q, rs_equations(T, 0.0, B, q, 0.0)[1]
+    if branch == "sg" and B == 0:
+        # q -> int Dz tanh^2(beta sqrt(q) z) (m = 0) is increasing and concave with slope
+        # beta^2 at 0: a root q > 0 exists iff the map lies above the diagonal near 0
+        def g(x: float) -> float:
+            return rs_equations(T, J0, 0.0, x, 0.0)[0] - x
+
+        tiny = 1e-12
+        if g(tiny) <= 0:
+            return 0.0, 0.0
+        return float(optimize.brentq(g, tiny, 1.0, xtol=1e-15)), 0.0
     q, m = 1.0, (0.0 if branch == "sg" else 1.0)
-    sym = branch == "sg" and B == 0
     for _ in range(400):
         qn, mn = rs_equations(T, J0, B, q, m)
-        if sym:
-            mn = 0.0
         if abs(qn - q) + abs(mn - m) < 1e-13:
             q, m = qn, mn
             break
         q, m = qn, mn
-    if sym:
-        if q > 1e-10:
-            sol = optimize.root_scalar(lambda x: rs_equations(T, J0, B, x, 0.0)[0] - x,
-                                       bracket=(1e-12, 1.0), xtol=1e-15)
-            q = sol.root if rs_equations(T, J0, B, 1e-12, 0.0)[0] > 1e-12 else 0.0
-        return (q if q > 1e-9 else 0.0), 0.0
-    sol = optimize.root(lambda v: np.array(rs_equations(T, J0, B, v[0], v[1])) - v,
-                        np.array([q, m]), tol=1e-14)
-    if sol.success and 0.0 <= sol.x[0] <= 1.0 and sol.x[1] * m >= 0.0:
+    def resid(v: np.ndarray) -> np.ndarray:
+        return np.array(rs_equations(T, J0, B, v[0], v[1])) - v
+
+    sol = optimize.root(resid, np.array([q, m]), tol=1e-15)
+    if (np.abs(resid(sol.x)).max() < 1e-13 and 0.0 <= sol.x[0] <= 1.0
+            and sol.x[1] * m >= 0.0):
         q, m = float(sol.x[0]), float(sol.x[1])
-    if B == 0 and abs(m) < 1e-8:
-        m = 0.0
+    if B == 0 and abs(m) < 1e-7:
+        # no magnetised solution: the m = 0 branch
+        return rs_solution_j0(T, J0, 0.0, "sg")
     return q, m
 
 
@@ -227,26 +239,39 @@ def draw_sample(n: int, J0: float, rng: np.random.Generator) -> np.ndarray:
     return jq + jq.T
 
 
+def exact_correlations(jq: np.ndarray, bq: int, T: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact ``(<s_i>, <s_i s_j>)`` of one sample by summing all 2^N states (N <= ~16).
+
+    Then ``<m^2> = sum_ij <s_i s_j> / N^2`` and, for two independent replicas,
+    ``<q^2> = sum_ij <s_i s_j>^2 / N^2`` (O(2^N N^2); no 4^N pair sum).
+    """
+    from statmech.theory.sk import all_configurations
+
+    jq = np.asarray(jq, dtype=np.int64)
+    S = all_configurations(jq.shape[0])
+    E = (-((S @ jq) * S).sum(axis=1) // 2 - bq * S.sum(axis=1)) * EPS
+    w = np.exp(-(E - E.min()) / T)
+    p = w / w.sum()
+    Sf = S.astype(np.float64)
+    return p @ Sf, Sf.T @ (Sf * p[:, None])
+
+
 def exact_disorder_average(
     n: int, T: float, J0: float, B: float = 0.0, samples: int = 200, seed: int = 0
 ) -> dict[str, tuple[float, float]]:
     """Disorder averages ``{name: (mean, standard error)}`` of exact thermal averages.
 
-    Each of ``samples`` independent samples is enumerated exactly
-    (:func:`statmech.theory.sk.exact_thermal`); keys as there, plus ``Nm2 = N [<m^2>]`` and
-    ``Nq2 = N [<q^2>]``.
+    ``samples`` independent samples (:func:`draw_sample`, ``numpy.random.default_rng(seed)``),
+    each summed exactly (:func:`exact_correlations`): ``m2 = [<m^2>]``, ``q2 = [<q^2>]``,
+    ``Nm2 = N [<m^2>]``, ``Nq2 = N [<q^2>]`` and ``m = [<m>]``.
     """
-    from statmech.theory.sk import exact_thermal
-
     rng = np.random.default_rng(seed)
+    bq = int(np.rint(B / EPS))
     rows = []
     for _ in range(samples):
-        ex = exact_thermal(draw_sample(n, J0, rng), int(np.rint(B / EPS)), T)
-        rows.append({k: v for k, v in ex.items() if k != "pd"})
-    out = {}
-    for k in rows[0]:
-        x = np.array([r[k] for r in rows])
-        out[k] = (float(x.mean()), float(x.std(ddof=1) / math.sqrt(samples)))
-    out["Nm2"] = (n * out["m2"][0], n * out["m2"][1])
-    out["Nq2"] = (n * out["q2"][0], n * out["q2"][1])
-    return out
+        mi, C = exact_correlations(draw_sample(n, J0, rng), bq, T)
+        rows.append((C.sum() / n**2, (C**2).sum() / n**2, mi.mean()))
+    x = np.array(rows)
+    mean, err = x.mean(axis=0), x.std(axis=0, ddof=1) / math.sqrt(samples)
+    return {"m2": (mean[0], err[0]), "q2": (mean[1], err[1]), "m": (mean[2], err[2]),
+            "Nm2": (n * mean[0], n * err[0]), "Nq2": (n * mean[1], n * err[1])}
