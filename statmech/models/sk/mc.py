@@ -348,20 +348,24 @@ def anneal_temperature(t, tau, T_start, T_end, geometric):
     ``T_start (T_end / T_start)^(t / (tau - 1))``. The last sweep is at ``T_end`` exactly
     (``tau = 1``: the single sweep is at ``T_end``).
     """
-    frac = 1.0 if tau <= 1 else t / (tau - 1.0)
+    if t >= tau - 1:
+        return T_end
+    frac = t / (tau - 1.0)
     if geometric:
         return T_start * (T_end / T_start) ** frac
     return T_start + (T_end - T_start) * frac
 
 
 @njit(**JIT)
-def anneal_kernel(J2, bq, key, tau, T_start, T_end, geometric, s_out):
+def anneal_kernel(J2, bq, key, tau, T_start, T_end, geometric, quench, s_out):
     """One simulated-annealing run: ``tau`` sequential Metropolis sweeps on a cooling schedule.
 
     Starts from random spins (uniforms from ``key``), then sweep ``t`` runs at
-    :func:`anneal_temperature` ``(t, ...)``. Integer fields and energies (units EPS) as in
+    :func:`anneal_temperature` ``(t, ...)``. With ``quench``, sequential zero-temperature sweeps
+    follow (flip iff ``s_i h_i < 0``, strictly lowering the energy) until no spin flips, so the
+    end point is a local minimum. Integer fields and energies (units EPS) as in
     :func:`metropolis_sweep`, so the final energy is exact. Writes the final configuration
-    to ``s_out`` and returns ``(final energy (units EPS), accepted flips)``.
+    to ``s_out`` and returns ``(final energy (units EPS), accepted flips during the anneal)``.
     """
     n = J2.shape[0]
     s = random_spins(n, key, uint64(0))
@@ -375,5 +379,14 @@ def anneal_kernel(J2, bq, key, tau, T_start, T_end, geometric, s_out):
         ctr += uint64(n)
         E += dE
         accepted += acc
+    if quench:
+        flipped = True
+        while flipped:
+            flipped = False
+            for i in range(n):
+                if int64(s[i]) * int64(h[i]) < 0:
+                    E += 2 * int64(s[i]) * int64(h[i])
+                    _flip(s, h, J2, i)
+                    flipped = True
     s_out[:] = s
     return E, accepted

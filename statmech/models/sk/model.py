@@ -159,6 +159,9 @@ class SKSettings(BaseModel):
     T_end: float = Field(0.05, gt=0, description="anneal: temperature of the last sweep (J)")
     schedule: Literal["linear", "geometric"] = Field(
         "linear", description="anneal: T linear or geometric in the sweep index")
+    final_quench: bool = Field(
+        True, description="anneal: finish with zero-temperature sweeps (flip iff s_i h_i < 0) "
+        "until no spin flips, so that every run ends in a local minimum")
     reference: bool = Field(
         True, description="anneal: also enumerate the sample exactly (N <= 40) and store its "
         "ground-state energy e0, so that the residual energy e_final - e0 is exact per unit")
@@ -569,7 +572,8 @@ class SK(_SKBase):
         s = np.empty(n, dtype=np.int8)
         for r in range(settings.runs):
             E[r], flips = anneal_kernel(J2, bq, keys[r], tau, settings.T_start, settings.T_end,
-                                        settings.schedule == "geometric", s)
+                                        settings.schedule == "geometric",
+                                        settings.final_quench, s)
             acc[r] = flips / (tau * n)
             states[r, :n] = s
         out: dict[str, np.ndarray] = {"e_final": E * EPS / n, "final_state": states,
