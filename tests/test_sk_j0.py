@@ -133,7 +133,7 @@ def test_overlap_and_magnetisation_moments_against_exact_enumeration(
     jq, bq = model.couplings(point, unit_seed(29, "sk-overlap", point, sample))
     for k, T in enumerate(TEMPS):
         exact = theory.exact_thermal(jq, bq, T)
-        for name in ("q2", "q4", "abs_q", "e", "m", "abs_m", "m2", "m4"):
+        for name in ("q2", "q4", "abs_q", "q", "e", "m", "abs_m", "m2", "m4"):
             got, err = float(out[name][k]), float(out[f"{name}_err"][k])
             assert err > 0, (name, T)
             z = (got - exact[name]) / err

@@ -136,3 +136,12 @@ def test_paramagnetic_limits_of_exact_finite_n_averages(J0: float) -> None:
         z = (a - limit) / math.sqrt(cov[0, 0])
         assert abs(z) < Z_MAX, (key, a, math.sqrt(cov[0, 0]), limit, z)
         assert abs(y[-1] - limit) < abs(y[0] - limit), (key, y, limit)
+
+
+def test_exact_moments_match_the_pair_sum() -> None:
+    jq = th.draw_sample(9, 1.2, np.random.default_rng(1))
+    for bq in (0, 5_000_000):
+        got = th.exact_moments(jq, bq, 0.7)
+        ex = exact_thermal(jq, bq, 0.7)
+        for k in ("m", "abs_m", "m2", "m4", "q", "q2", "e"):
+            assert got[k] == pytest.approx(ex[k], abs=1e-13), k

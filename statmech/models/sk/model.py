@@ -725,6 +725,7 @@ class SKOverlap(_SKBase):
             ("abs_m", "thermal <|m|> (both replicas)", "1"),
             ("m2", "thermal <m^2> (both replicas)", "1"),
             ("m4", "thermal <m^4> (both replicas)", "1"),
+            ("q", "thermal <q> (signed overlap)", "1"),
         ):
             out.append(Variable(name, long_name, units, dims=("T",)))
             out.append(Variable(f"{name}_err", f"standard error of {name} (binning)", units,
@@ -791,7 +792,7 @@ def overlap_observables(
     mg = Mg / n
     series = {"q2": q**2, "q4": q**4, "abs_q": np.abs(q), "e": e, "m": Mg.mean(axis=1) / n,
               "abs_m": np.abs(mg).mean(axis=1), "m2": (mg**2).mean(axis=1),
-              "m4": (mg**4).mean(axis=1)}
+              "m4": (mg**4).mean(axis=1), "q": q}
     for name, x in series.items():
         vals = [binning(x[:, k]) for k in range(n_T)]
         out[name] = np.array([b.mean for b in vals])
