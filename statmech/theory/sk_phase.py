@@ -15,21 +15,25 @@ Gaussian integration by parts, ``int Dz z g(z) = int Dz g'(z)``).
 de Almeida-Thouless (AT) stability: the replicon eigenvalue of the RS saddle point is
 proportional to ``lambda = 1 - beta^2 int Dz sech^4(beta H(z))``; RS is stable for
 ``lambda > 0``. At J0 = 0 the AT line in the (T, B) plane has the small-field asymptote
-``B^2 = (4/3) (1 - T)^3`` (expand q = int Dz tanh^2 and lambda to leading order in
-tau = 1 - T and B: q ~ tau at B = 0 and lambda = 0 gives q = (1 - T)..., see docs/sk.md);
-:func:`at_field` solves lambda = 0 exactly and the tests compare the two.
+``B^2 = (4/3) (1 - T)^3`` (de Almeida & Thouless, J. Phys. A 11, 983 (1978); expand both
+equations in tau = 1 - T and B: at leading order lambda = 0 gives q + B^2 = tau and the
+B^2 term first appears at order tau^3). :func:`at_field` solves lambda = 0 exactly; the
+numbers give ``B_AT / sqrt((4/3) tau^3) = 1 + 0.50 tau + O(tau^2)`` (1.0005 at T = 0.999,
+1.0052 at T = 0.99, 1.028 at T = 0.95, 1.40 at T = 0.5): the asymptote in the issue is right,
+and only asymptotic.
 
 Phase boundaries at B = 0 (J = 1):
 
 * P/SG: T = 1 for J0 < 1 (q becomes nonzero; m = 0);
-* P/F: T = J0 for J0 > 1 (m becomes nonzero, q = m^2-ish);
+* P/F: T = J0 for J0 > 1 (m becomes nonzero; linearise the m equation at q = 0);
 * RS SG/F: the line where m bifurcates from the RS spin-glass solution,
   ``beta J0 (1 - q_SG(T)) = 1`` (:func:`rs_sg_f_line`), from (J0, T) = (1, 1) to
   (sqrt(pi/2), 0): re-entrant (at fixed J0 slightly above 1 cooling goes P -> F -> SG);
 * in the full-RSB (Parisi) solution the F/mixed boundary is vertical, J0 = 1 for T < 1
   (Toulouse 1980; the Parisi-Toulouse line), and the mixed phase (m != 0 with broken replica
   symmetry) lies below the AT line of the ferromagnetic RS solution (:func:`at_line_ferro`),
-  which starts at (1, 1).
+  which starts at (1, 1) and falls steeply: T_AT = 0.897 at J0 = 1.01, 0.663 at 1.1, 0.275
+  at 1.5, 0.089 at 2 (below T_MIN for J0 >~ 2.6; :func:`at_line_ferro` returns 0 there).
 
 A trapezoid rule on a T-dependent fine grid evaluates the Gaussian integrals (T >= T_MIN); the
 tests check every value against adaptive ``scipy.integrate.quad``.

@@ -2,16 +2,21 @@
 
 Two models: ``sk`` (ground states and metastable states) and ``sk-overlap`` (finite-temperature
 overlaps). Conventions: J = 1 (the coupling scale), k_B = 1,
-``H = -sum_{i<j} J_ij s_i s_j - B sum_i s_i`` with ``J_ij ~ N(0, 1/N)`` i.i.d. (T_c = 1 at
-B = 0), ``T`` the temperature. Energies are per spin (``e = H / N``) unless a variable says
+``H = -sum_{i<j} J_ij s_i s_j - B sum_i s_i`` with ``J_ij = J0/N + z_ij/sqrt(N)``, z_ij
+standard normal i.i.d. (``J_ij ~ N(0, 1/N)`` at the default J0 = 0; T_c = 1 at B = 0 and
+J0 < 1), ``T`` the temperature. Energies are per spin (``e = H / N``) unless a variable says
 "total"; logarithms are natural. Couplings and B are rounded to multiples of
 ``EPS = 2**-24`` so that every energy and field is exact (see :mod:`statmech.models.sk.kernels`).
 
 Disorder is the ``sample`` dimension: the unit (point, sample) draws its own coupling matrix
 from its own random stream, ``seed.spawn(2)[0]`` -> ``numpy.random.default_rng`` ->
 :func:`~statmech.models.sk.kernels.draw_couplings`. The couplings therefore depend on
-(seed, model name, N, B, sample) only -- not on the settings: the ``enumeration`` and
-``search`` methods of ``sk`` see the same samples, and :meth:`SK.couplings` regenerates them.
+(seed, model name, N, B, J0, sample) only -- not on the settings nor on ``tau``: the
+``enumeration``, ``search`` and ``anneal`` methods of ``sk`` see the same samples, and
+:meth:`SK.couplings` regenerates them. ``J0`` (and ``tau``) at their default 0 are left out
+of the unit seed (``seed_omits_default``), so J0 = 0 stores are bitwise those made before J0
+existed; an annealing unit draws its couplings from the seed of its point without ``tau``
+(:func:`statmech.seeding.sibling_seed`) and its Monte Carlo stream from its own seed.
 
 ``sk`` (``method: enumeration``): exact enumeration of all 2**N configurations per sample:
 ground-state energy, degeneracy, gaps, the number of single-spin-flip stable configurations
@@ -19,7 +24,11 @@ ground-state energy, degeneracy, gaps, the number of single-spin-flip stable con
 energies, and the ground-state configuration, on the CPU or (``backend: cuda`` / ``auto``) a
 GPU with exactly the same result (:mod:`statmech.models.sk.cuda`). ``method: search``: independent
 parallel-tempering runs for the ground state (with a success criterion) and zero-temperature
-quenches from random starts for metastable states, for N up to a few thousand.
+quenches from random starts for metastable states, for N up to a few thousand. ``method:
+anneal``: simulated annealing, ``runs`` independent single-spin Metropolis anneals per sample
+over ``tau`` sweeps (an axis parameter) from ``T_start`` to ``T_end`` (linear or geometric),
+storing the exact final energy and configuration, and (``reference: true``) the exact e0 of
+the same couplings by enumeration, so that the residual energy is exact.
 
 ``sk-overlap``: two real replicas per sample run at every temperature of a ladder (parallel
 tempering or plain Metropolis); per temperature the overlap ``q = (1/N) sum_i s^a_i s^b_i``
@@ -56,7 +65,8 @@ from statmech.stats import N_BLOCKS, binning, tau_int
 
 CONVENTIONS = (
     "SK model: J = 1, k_B = 1; H = -sum_{i<j} J_ij s_i s_j - B sum_i s_i with J_ij ~ N(0, 1/N) "
-    "i.i.d. (T_c = 1 at B = 0); couplings and B rounded to multiples of EPS = 2^-24 J so that "
+    "i.i.d. plus the ferromagnetic mean J0/N (J_ij = J0/N + z_ij/sqrt(N); T_c = 1 at B = 0, "
+    "J0 < 1); couplings and B rounded to multiples of EPS = 2^-24 J so that "
     "energies and fields are exact; energies per spin (e = H/N) unless marked total; natural "
     "logs. Each sample (the 'sample' dimension) has its own couplings, drawn from the unit's "
     "random stream (seed.spawn(2)[0], upper triangle row-major). Configurations: s and -s are "
