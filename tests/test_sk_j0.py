@@ -155,3 +155,29 @@ def test_ground_state_magnetisation_is_stored() -> None:
         brute = theory.brute_force(jq, bq, bins=4)
         assert int(brute["gs_code"]) == int(((s < 0) * (1 << np.arange(10))).sum())
     assert out["gs_abs_m"] == 1.0  # J0 = 3 >> 1: the ground state is ferromagnetic
+
+
+@pytest.mark.parametrize(("n", "J0", "B", "sample"), [(8, 0.5, 0.3, 0), (7, 1.5, 0.0, 1)])
+def test_connected_susceptibility_with_four_replicas(n: int, J0: float, B: float,
+                                                     sample: int) -> None:
+    """4 replicas: chi_sg_conn = sum_ij (<s_i s_j> - <s_i><s_j>)^2 / N against exact
+    enumeration; replicas 1 and 2 and every other variable bitwise those of the 2-replica run."""
+    from statmech.theory.sk_phase import exact_moments_ladder
+
+    temps = (0.5, 0.9, 1.5)
+    two_settings = SKOverlapSettings(temperatures=temps, thermalization=2000, sweeps=40_000,
+                                     every=2, max_n=16)
+    four_settings = SKOverlapSettings(temperatures=temps, thermalization=2000, sweeps=40_000,
+                                      every=2, max_n=16, connected=True)
+    point = {"N": n, "B": B, "J0": J0}
+    model = SKOverlap()
+    two = model.run(point, two_settings, unit_seed(31, "sk-overlap", point, sample))
+    four = model.run(point, four_settings, unit_seed(31, "sk-overlap", point, sample))
+    assert set(four) == set(two) | {"chi_sg_conn", "chi_sg_conn_err"}
+    for k in two:
+        assert np.array_equal(two[k], four[k], equal_nan=True), k
+    jq, bq = model.couplings(point, unit_seed(31, "sk-overlap", point, sample))
+    exact = [ex["chi_sg_conn"] for ex in exact_moments_ladder(jq, bq, list(temps))]
+    z = (four["chi_sg_conn"] - exact) / four["chi_sg_conn_err"]
+    assert np.all(four["chi_sg_conn_err"] > 0) and np.all(np.abs(z) < Z_MAX), (
+        four["chi_sg_conn"], four["chi_sg_conn_err"], exact, z)

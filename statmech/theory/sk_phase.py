@@ -268,8 +268,9 @@ def exact_moments_ladder(
 
     Per temperature: ``m``, ``abs_m``, ``m2``, ``m4`` (magnetisation per spin),
     ``q = sum_i <s_i>^2 / N`` and ``q2 = sum_ij <s_i s_j>^2 / N^2`` (two independent replicas),
-    ``e`` (energy per spin, J). O(2^N N^2) per temperature; the states and energies are
-    built once.
+    ``e`` (energy per spin, J), and the connected spin-glass susceptibility
+    ``chi_sg_conn = sum_ij (<s_i s_j> - <s_i><s_j>)^2 / N``. O(2^N N^2) per temperature; the
+    states and energies are built once.
     """
     from statmech.theory.sk import all_configurations
 
@@ -285,7 +286,9 @@ def exact_moments_ladder(
         p = w / w.sum()
         mi = p @ Sf
         C = Sf.T @ (Sf * p[:, None])
-        out.append({"m": float(p @ mag), "abs_m": float(p @ np.abs(mag)),
+        conn = C - np.outer(mi, mi)
+        out.append({"chi_sg_conn": float((conn**2).sum()) / n,
+                    "m": float(p @ mag), "abs_m": float(p @ np.abs(mag)),
                     "m2": float(p @ mag**2), "m4": float(p @ mag**4), "q": float(mi @ mi) / n,
                     "q2": float((C**2).sum()) / n**2, "e": float(p @ E) / n})
     return out

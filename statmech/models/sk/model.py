@@ -58,6 +58,7 @@ from statmech.models.sk.mc import (
     mc_couplings,
     pt_ground_state,
     pt_overlap,
+    pt_overlap_chains,
     quench_kernel,
 )
 from statmech.seeding import kernel_key, sibling_seed
@@ -272,6 +273,10 @@ class SKOverlapSettings(BaseModel):
         128, ge=2, le=8192,
         description="largest N allowed in the sweep; sizes the 'hamming' dimension of P(q)",
     )
+    connected: bool = Field(
+        False, description="run 4 real replicas instead of 2 and store the connected "
+        "spin-glass susceptibility chi_sg_conn; every other variable stays that of replicas "
+        "1 and 2, bitwise the values without this setting (twice the cost)")
 
     @field_validator("temperatures", mode="before")
     @classmethod
@@ -741,6 +746,12 @@ class SKOverlap(_SKBase):
             out.append(Variable(f"{name}_err", f"standard error of {name} (binning)", units,
                                 dims=("T",)))
         out += [
+            *([Variable("chi_sg_conn", "connected spin-glass susceptibility "
+                        "(1/N) sum_ij (<s_i s_j> - <s_i><s_j>)^2", "1", dims=("T",),
+                        description="N <q_ab^2 - 2 q_ab q_ac + q_ab q_cd> over 4 replicas, "
+                        "symmetrised over replica labels"),
+               Variable("chi_sg_conn_err", "standard error of chi_sg_conn (binning)", "1",
+                        dims=("T",))] if settings.connected else []),
             Variable("pq", "overlap histogram: measurements with Hamming distance d", "1",
                      "int64", ("T", "hamming"), "P(q) at q = 1 - 2d/N is pq / n_measurements; "
                      "entries with d > N are 0"),
@@ -760,11 +771,12 @@ class SKOverlap(_SKBase):
                 "hamming": np.arange(settings.max_n + 1)}
 
     def cost(self, point: Point, settings: BaseModel) -> float:
-        """Seconds: 2 replicas x sweeps x temperatures x N trials at ~12 ns."""
+        """Seconds: 2 (connected: 4) replicas x sweeps x temperatures x N trials at ~12 ns."""
         assert isinstance(settings, SKOverlapSettings)
         n = int(point["N"])
         sweeps = settings.thermalization + settings.sweeps
-        return 2 * sweeps * len(settings.temperatures) * n * 12e-9 + 5e-3
+        chains = 4 if settings.connected else 2
+        return chains * sweeps * len(settings.temperatures) * n * 12e-9 + 5e-3
 
     def warmup(self, settings: BaseModel) -> None:
         """Compile or load the kernels on a tiny sample."""
@@ -782,12 +794,50 @@ class SKOverlap(_SKBase):
         jq, bq, kernel_ss = self.streams(point, seed)
         J2 = mc_couplings(jq, bq)
         temps = np.asarray(settings.temperatures, dtype=np.float64)
+        if settings.connected:
+            # spawn(4)'s first two children are spawn(2)'s: replicas 1, 2 are unchanged
+            keys = np.array([kernel_key(c) for c in kernel_ss.spawn(4)], dtype=np.uint64)
+            Qp, En, Mg, flips, swaps = pt_overlap_chains(
+                J2, bq, EPS / temps, keys, settings.thermalization, settings.n_measurements,
+                settings.every, settings.algorithm == "pt")
+            out = overlap_observables(np.ascontiguousarray(Qp[:, 0]), En[:, :2], Mg[:, :2],
+                                      flips[:2], swaps[:2], n, settings)
+            chi = connected_susceptibility(Qp, n)
+            vals = [binning(chi[:, k]) for k in range(temps.size)]
+            out["chi_sg_conn"] = np.array([b.mean for b in vals])
+            out["chi_sg_conn_err"] = np.array([b.error for b in vals])
+            return out
         key_a, key_b = (kernel_key(c) for c in kernel_ss.spawn(2))
         Q, En, Mg, flips, swaps = pt_overlap(
             J2, bq, EPS / temps, key_a, key_b, settings.thermalization,
             settings.n_measurements, settings.every, settings.algorithm == "pt",
         )
         return overlap_observables(Q, En, Mg, flips, swaps, n, settings)
+
+
+def connected_susceptibility(Qp: np.ndarray, n: int) -> np.ndarray:
+    """Per measurement ``N (Q2 - 2 Q3 + Q4)`` from the 6 pair overlaps of 4 replicas.
+
+    ``Qp[t, p, k]``: pairs (0,1), (0,2), (0,3), (1,2), (1,3), (2,3). ``Q2``: mean of q_ab^2
+    over the 6 pairs; ``Q3``: mean of q_ab q_ac over the 12 (replica a, pair {b, c} of the
+    others); ``Q4``: mean of q_ab q_cd over the 3 disjoint pairings. Its thermal mean is
+    ``(1/N) sum_ij (<s_i s_j> - <s_i><s_j>)^2``.
+    """
+    q = Qp.astype(np.float64) / n
+    idx = {(0, 1): 0, (0, 2): 1, (0, 3): 2, (1, 2): 3, (1, 3): 4, (2, 3): 5}
+
+    def pair(a: int, b: int) -> np.ndarray:
+        return q[:, idx[(min(a, b), max(a, b))]]
+
+    q2 = (q**2).mean(axis=1)
+    q3 = np.zeros_like(q2)
+    for a in range(4):
+        others = [r for r in range(4) if r != a]
+        for b, c in itertools.combinations(others, 2):
+            q3 += pair(a, b) * pair(a, c)
+    q3 /= 12.0
+    q4 = (pair(0, 1) * pair(2, 3) + pair(0, 2) * pair(1, 3) + pair(0, 3) * pair(1, 2)) / 3.0
+    return n * (q2 - 2.0 * q3 + q4)
 
 
 def overlap_observables(
