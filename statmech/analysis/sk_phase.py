@@ -136,18 +136,19 @@ def phase_estimates(ds: xr.Dataset, exact: xr.Dataset | None = None) -> list[Est
 
     For the largest N <= :data:`EXACT_N_MAX`: ``[<|m|>]`` and ``[<q^2>]`` at every point of
     the other axes, at the lowest temperature and the one nearest T = 1; and one summary row,
-    ``chi^2/dof`` over every (point, T, quantity in :data:`EXACT_NAMES`) (exact value 1,
-    error sqrt(2/dof)).
+    ``chi^2/dof`` over every (point, T, quantity in :data:`EXACT_NAMES`, and ``chi_sg_conn``
+    when stored) (exact value 1, error sqrt(2/dof)).
     """
     if "N" not in ds.dims or "q2" not in ds or "abs_m" not in ds:
         return []
     sizes = [int(n) for n in ds["N"].values if n <= EXACT_N_MAX]
     if not sizes:
         return []
-    exact = exact if exact is not None else exact_same_samples(ds)
+    names = (*EXACT_NAMES, "chi_sg_conn") if "chi_sg_conn" in ds else EXACT_NAMES
+    exact = exact if exact is not None else exact_same_samples(ds, names)
     rows: list[Estimate] = []
     chi2, dof = 0.0, 0
-    for name in EXACT_NAMES:
+    for name in names:
         cmp = exact_comparison(ds, exact, name).sel(N=sizes)
         z = cmp["z"].values
         z = z[np.isfinite(z)]
@@ -172,7 +173,7 @@ def phase_estimates(ds: xr.Dataset, exact: xr.Dataset | None = None) -> list[Est
                     exact=float(r["exact"]), exact_label="exact enumeration, same samples"))
     if dof:
         rows.append(Estimate(chi2 / dof, math.sqrt(2.0 / dof), key="exact_chi2_per_dof",
-                             quantity=f"chi^2/dof of {', '.join(EXACT_NAMES)} vs exact, "
+                             quantity=f"chi^2/dof of {', '.join(names)} vs exact, "
                                       f"N = {', '.join(map(str, sizes))}",
                              method=f"{dof} (point, T, quantity) comparisons",
                              exact=1.0, exact_label="1 (statistical agreement)"))
