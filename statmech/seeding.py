@@ -5,6 +5,11 @@ The stream of one unit of work is ``SeedSequence(entropy=seed, spawn_key=(*h, re
 parameter *values* (names sorted, integers as integers, floats rounded to 12 significant digits).
 Values, not grid indices: adding a temperature to an axis, reordering an axis, changing the batch
 size or the number of workers leaves every existing point's numbers bitwise unchanged.
+
+A parameter a model declares with ``seed_omits_default`` (one added after stores existed, e.g.
+``J0`` of ``sk``) is left out of the key while it is at its default, so adding it to a model
+changes no existing number. :func:`sibling_seed` gives the seed another point of the same sweep
+and replica has (e.g. annealing at several ``tau`` on the couplings of one disorder sample).
 """
 
 from __future__ import annotations
@@ -34,9 +39,28 @@ def canonical_point(point: Mapping[str, int | float]) -> dict[str, float]:
     return {name: canonical_float(float(point[name])) for name in sorted(point)}
 
 
+def _omitted_defaults(model: str) -> dict[str, float]:
+    """``{name: canonical default}`` of the model's parameters marked ``seed_omits_default``."""
+    from statmech.models import get_model  # lazy: the models import this module
+
+    try:
+        params = get_model(model).parameters
+    except KeyError:
+        return {}
+    return {p.name: canonical_float(float(p.default)) for p in params
+            if p.seed_omits_default and p.default is not None}
+
+
 def point_key(model: str, point: Mapping[str, int | float]) -> str:
-    """Canonical text identity of a point of a model (what the seed hashes)."""
-    return json.dumps([model, canonical_point(point)], sort_keys=True, separators=(",", ":"))
+    """Canonical text identity of a point of a model (what the seed hashes).
+
+    Parameters marked ``seed_omits_default`` are left out while at their default value.
+    """
+    canon = canonical_point(point)
+    for name, default in _omitted_defaults(model).items():
+        if canon.get(name) == default:
+            del canon[name]
+    return json.dumps([model, canon], sort_keys=True, separators=(",", ":"))
 
 
 def unit_seed(
@@ -46,6 +70,23 @@ def unit_seed(
     digest = hashlib.blake2b(point_key(model, point).encode(), digest_size=16).digest()
     words = tuple(int(w) for w in np.frombuffer(digest, dtype="<u4"))
     return np.random.SeedSequence(entropy=int(seed), spawn_key=(*words, int(replica)))
+
+
+def sibling_seed(
+    ss: np.random.SeedSequence, model: str, point: Mapping[str, int | float]
+) -> np.random.SeedSequence:
+    """The (fresh) seed of the unit at ``point`` with the same sweep seed and replica as ``ss``.
+
+    ``ss`` must come from :func:`unit_seed` (spawn key: four hash words and the replica). For
+    any other seed sequence (e.g. ``SeedSequence(0)`` in a direct call) a fresh copy of ``ss``
+    is returned, so that a model deriving a shared stream this way stays a pure function of
+    its seed.
+    """
+    key = tuple(ss.spawn_key)
+    if len(key) != 5:
+        return np.random.SeedSequence(entropy=ss.entropy, spawn_key=key,
+                                      pool_size=ss.pool_size)
+    return unit_seed(int(ss.entropy), model, point, int(key[-1]))
 
 
 def kernel_key(ss: np.random.SeedSequence) -> np.uint64:

@@ -34,7 +34,10 @@ Point = Mapping[str, Scalar]
 class Parameter:
     """A model parameter that can be swept (an axis) or held fixed.
 
-    ``check`` returns an error message for an invalid value, or ``None``.
+    ``check`` returns an error message for an invalid value, or ``None``. ``seed_omits_default``
+    marks a parameter added after stores existed: at its default value it is left out of the
+    seed key (:func:`statmech.seeding.point_key`), so those points keep the random streams --
+    and so the numbers -- they had before the parameter existed.
     """
 
     name: str
@@ -43,6 +46,7 @@ class Parameter:
     units: str = "1"
     default: Scalar | None = None
     check: Callable[[Scalar], str | None] | None = None
+    seed_omits_default: bool = False
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,8 @@ def exact_thermal(jq: np.ndarray, bq: int, T: float) -> dict[str, float]:
     """Exact thermal averages of one sample at temperature T by summing all 2^N states.
 
     ``q2 = <q^2>`` and ``q4 = <q^4>`` of two independent replicas (``<q^2> = sum_ij
-    <s_i s_j>^2 / N^2``), ``abs_q``, the energy ``e`` and magnetisation ``m`` per spin, and
+    <s_i s_j>^2 / N^2``), ``abs_q``, the energy ``e`` and magnetisation ``m`` per spin, the
+    moments ``abs_m = <|m|>``, ``m2 = <m^2>``, ``m4 = <m^4>``, the signed overlap ``q``, and
     ``pd[d]``, the probability that the replicas differ at d sites. For N <= ~12.
     """
     jq = np.asarray(jq, dtype=np.int64)
@@ -218,7 +219,12 @@ def exact_thermal(jq: np.ndarray, bq: int, T: float) -> dict[str, float]:
     d = (n - Q) // 2
     pd = np.bincount(d.ravel(), weights=pair.ravel(), minlength=n + 1)
     q = 1.0 - 2.0 * np.arange(n + 1) / n
+    m = S.sum(axis=1) / n
     return {
+        "abs_m": float(p @ np.abs(m)),
+        "m2": float(p @ m**2),
+        "m4": float(p @ m**4),
+        "q": float(pd @ q),
         "q2": float(pd @ q**2),
         "q4": float(pd @ q**4),
         "abs_q": float(pd @ np.abs(q)),

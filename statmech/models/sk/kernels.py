@@ -54,16 +54,22 @@ _INT64_MAX = np.iinfo(np.int64).max
 
 
 # ----------------------------------------------------------------------------- couplings
-def draw_couplings(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Symmetric integer couplings ``Jq`` (units :data:`EPS`) with ``J_ij ~ N(0, 1/n)``.
+def draw_couplings(n: int, rng: np.random.Generator, J0: float = 0.0) -> np.ndarray:
+    """Symmetric integer couplings ``Jq`` (units :data:`EPS`): ``J_ij = J0/n + z_ij/sqrt(n)``.
 
-    ``n (n - 1) / 2`` standard normals fill the upper triangle in row-major order
-    (``np.triu_indices(n, 1)``); ``Jq = rint(g / sqrt(n) / EPS)``; zero diagonal.
+    ``n (n - 1) / 2`` standard normals ``z`` fill the upper triangle in row-major order
+    (``np.triu_indices(n, 1)``); ``Jq = rint((J0/n + z/sqrt(n)) / EPS)``; zero diagonal. The
+    ferromagnetic mean ``J0`` is added before the single rounding (every energy stays an exact
+    integer multiple of EPS); at ``J0 = 0`` the expression is exactly the one used before J0
+    existed (``rint(z / sqrt(n) / EPS)``), so those couplings are bitwise unchanged.
     """
     g = rng.standard_normal(n * (n - 1) // 2)
     jq = np.zeros((n, n), dtype=np.int64)
     iu = np.triu_indices(n, 1)
-    jq[iu] = np.rint(g / np.sqrt(n) / EPS).astype(np.int64)
+    x = g / np.sqrt(n)
+    if J0 != 0.0:
+        x = x + float(J0) / n
+    jq[iu] = np.rint(x / EPS).astype(np.int64)
     return jq + jq.T
 
 

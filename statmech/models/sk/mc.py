@@ -338,3 +338,122 @@ def quench_kernel(J2, bq, key, n_quench):
         hashes[q] = _hash_spins(s)
         strict[q] = ok
     return E, hashes, strict
+
+
+@njit(**JIT)
+def anneal_temperature(t, tau, T_start, T_end, geometric):
+    """Temperature of sweep ``t`` (0 .. tau - 1) of an anneal from ``T_start`` to ``T_end``.
+
+    Linear: ``T_start + (T_end - T_start) t / (tau - 1)``; geometric:
+    ``T_start (T_end / T_start)^(t / (tau - 1))``. The last sweep is at ``T_end`` exactly
+    (``tau = 1``: the single sweep is at ``T_end``).
+    """
+    if t >= tau - 1:
+        return T_end
+    frac = t / (tau - 1.0)
+    if geometric:
+        return T_start * (T_end / T_start) ** frac
+    return T_start + (T_end - T_start) * frac
+
+
+@njit(**JIT)
+def anneal_kernel(J2, bq, key, tau, T_start, T_end, geometric, quench, s_out):
+    """One simulated-annealing run: ``tau`` sequential Metropolis sweeps on a cooling schedule.
+
+    Starts from random spins (uniforms from ``key``), then sweep ``t`` runs at
+    :func:`anneal_temperature` ``(t, ...)``. With ``quench``, sequential zero-temperature sweeps
+    follow (flip iff ``s_i h_i < 0``, strictly lowering the energy) until no spin flips, so the
+    end point is a local minimum. Integer fields and energies (units EPS) as in
+    :func:`metropolis_sweep`, so the final energy is exact. Writes the final configuration
+    to ``s_out`` and returns ``(final energy (units EPS), accepted flips during the anneal)``.
+    """
+    n = J2.shape[0]
+    s = random_spins(n, key, uint64(0))
+    ctr = uint64((n + 63) // 64)
+    h = local_fields(J2, bq, s)
+    E = energy_from_fields(h, bq, s)
+    accepted = int64(0)
+    for t in range(tau):
+        T = anneal_temperature(t, tau, T_start, T_end, geometric)
+        dE, acc = metropolis_sweep(s, h, J2, EPS / T, key, ctr)
+        ctr += uint64(n)
+        E += dE
+        accepted += acc
+    if quench:
+        flipped = True
+        while flipped:
+            flipped = False
+            for i in range(n):
+                if int64(s[i]) * int64(h[i]) < 0:
+                    E += 2 * int64(s[i]) * int64(h[i])
+                    _flip(s, h, J2, i)
+                    flipped = True
+    s_out[:] = s
+    return E, accepted
+
+
+@njit(**JIT)
+def pt_overlap_chains(J2, bq, betas, keys, n_therm, n_meas, every, tempering):
+    """Like :func:`pt_overlap` for ``len(keys)`` independent chains; all pair overlaps.
+
+    Chain c uses ``keys[c]`` and its own counter exactly as in :func:`pt_overlap`, so chains
+    0 and 1 are bitwise the two chains of ``pt_overlap(..., keys[0], keys[1], ...)``. Returns
+    ``Q[t, p, k]`` for the pairs ``p`` of chains (a < b, in lexicographic order), ``En[t, c, k]``,
+    ``Mg[t, c, k]``, ``flips[c, k]`` and ``swaps[c, k]``.
+    """
+    n_c = keys.shape[0]
+    n_T = betas.shape[0]
+    n = J2.shape[0]
+    s = np.empty((n_c, n_T, n), dtype=np.int8)
+    h = np.empty((n_c, n_T, n), dtype=np.int32)
+    E = np.empty((n_c, n_T), dtype=np.int64)
+    slot = np.empty((n_c, n_T), dtype=np.int64)
+    ctrs = np.empty(n_c, dtype=np.uint64)
+    for c in range(n_c):
+        sc, hc, Ec, end = _init_replicas(J2, bq, n_T, keys[c], uint64(0))
+        ctrs[c] = end
+        s[c] = sc
+        h[c] = hc
+        E[c] = Ec
+        slot[c] = np.arange(n_T)
+    flips = np.zeros((n_c, n_T), dtype=np.int64)
+    swaps = np.zeros((n_c, n_T), dtype=np.int64)
+    unused = np.zeros(n_T, dtype=np.int64)
+    n_p = n_c * (n_c - 1) // 2
+    Q = np.empty((n_meas, n_p, n_T), dtype=np.int32)
+    En = np.empty((n_meas, n_c, n_T), dtype=np.int64)
+    Mg = np.empty((n_meas, n_c, n_T), dtype=np.int32)
+    for t in range(n_therm + n_meas * every):
+        measuring = t >= n_therm
+        for c in range(n_c):
+            key = keys[c]
+            ctr = ctrs[c]
+            for k in range(n_T):
+                r = slot[c, k]
+                dE, acc = metropolis_sweep(s[c, r], h[c, r], J2, betas[k], key, ctr)
+                ctr += uint64(n)
+                E[c, r] += dE
+                if measuring:
+                    flips[c, k] += acc
+            if tempering:
+                exchange(E[c], betas, slot[c], key, ctr, swaps[c] if measuring else unused)
+            ctrs[c] = ctr + uint64(n_T)
+        if measuring and (t - n_therm + 1) % every == 0:
+            m = (t - n_therm) // every
+            for k in range(n_T):
+                p = 0
+                for a in range(n_c):
+                    sa = s[a, slot[a, k]]
+                    mg = int32(0)
+                    for i in range(n):
+                        mg += int32(sa[i])
+                    Mg[m, a, k] = mg
+                    En[m, a, k] = E[a, slot[a, k]]
+                    for b in range(a + 1, n_c):
+                        sb = s[b, slot[b, k]]
+                        q = int32(0)
+                        for i in range(n):
+                            q += int32(sa[i]) * int32(sb[i])
+                        Q[m, p, k] = q
+                        p += 1
+    return Q, En, Mg, flips, swaps

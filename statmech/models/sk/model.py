@@ -2,16 +2,21 @@
 
 Two models: ``sk`` (ground states and metastable states) and ``sk-overlap`` (finite-temperature
 overlaps). Conventions: J = 1 (the coupling scale), k_B = 1,
-``H = -sum_{i<j} J_ij s_i s_j - B sum_i s_i`` with ``J_ij ~ N(0, 1/N)`` i.i.d. (T_c = 1 at
-B = 0), ``T`` the temperature. Energies are per spin (``e = H / N``) unless a variable says
+``H = -sum_{i<j} J_ij s_i s_j - B sum_i s_i`` with ``J_ij = J0/N + z_ij/sqrt(N)``, z_ij
+standard normal i.i.d. (``J_ij ~ N(0, 1/N)`` at the default J0 = 0; T_c = 1 at B = 0 and
+J0 < 1), ``T`` the temperature. Energies are per spin (``e = H / N``) unless a variable says
 "total"; logarithms are natural. Couplings and B are rounded to multiples of
 ``EPS = 2**-24`` so that every energy and field is exact (see :mod:`statmech.models.sk.kernels`).
 
 Disorder is the ``sample`` dimension: the unit (point, sample) draws its own coupling matrix
 from its own random stream, ``seed.spawn(2)[0]`` -> ``numpy.random.default_rng`` ->
 :func:`~statmech.models.sk.kernels.draw_couplings`. The couplings therefore depend on
-(seed, model name, N, B, sample) only -- not on the settings: the ``enumeration`` and
-``search`` methods of ``sk`` see the same samples, and :meth:`SK.couplings` regenerates them.
+(seed, model name, N, B, J0, sample) only -- not on the settings nor on ``tau``: the
+``enumeration``, ``search`` and ``anneal`` methods of ``sk`` see the same samples, and
+:meth:`SK.couplings` regenerates them. ``J0`` (and ``tau``) at their default 0 are left out
+of the unit seed (``seed_omits_default``), so J0 = 0 stores are bitwise those made before J0
+existed; an annealing unit draws its couplings from the seed of its point without ``tau``
+(:func:`statmech.seeding.sibling_seed`) and its Monte Carlo stream from its own seed.
 
 ``sk`` (``method: enumeration``): exact enumeration of all 2**N configurations per sample:
 ground-state energy, degeneracy, gaps, the number of single-spin-flip stable configurations
@@ -19,7 +24,11 @@ ground-state energy, degeneracy, gaps, the number of single-spin-flip stable con
 energies, and the ground-state configuration, on the CPU or (``backend: cuda`` / ``auto``) a
 GPU with exactly the same result (:mod:`statmech.models.sk.cuda`). ``method: search``: independent
 parallel-tempering runs for the ground state (with a success criterion) and zero-temperature
-quenches from random starts for metastable states, for N up to a few thousand.
+quenches from random starts for metastable states, for N up to a few thousand. ``method:
+anneal``: simulated annealing, ``runs`` independent single-spin Metropolis anneals per sample
+over ``tau`` sweeps (an axis parameter) from ``T_start`` to ``T_end`` (linear or geometric),
+storing the exact final energy and configuration, and (``reference: true``) the exact e0 of
+the same couplings by enumeration, so that the residual energy is exact.
 
 ``sk-overlap``: two real replicas per sample run at every temperature of a ladder (parallel
 tempering or plain Metropolis); per temperature the overlap ``q = (1/N) sum_i s^a_i s^b_i``
@@ -33,7 +42,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from statmech.models.base import Model, Parameter, Point, Scalar, Variable
 from statmech.models.sk.kernels import (
@@ -44,13 +53,21 @@ from statmech.models.sk.kernels import (
     enumerate_sk,
     field_units,
 )
-from statmech.models.sk.mc import mc_couplings, pt_ground_state, pt_overlap, quench_kernel
-from statmech.seeding import kernel_key
+from statmech.models.sk.mc import (
+    anneal_kernel,
+    mc_couplings,
+    pt_ground_state,
+    pt_overlap,
+    pt_overlap_chains,
+    quench_kernel,
+)
+from statmech.seeding import kernel_key, sibling_seed
 from statmech.stats import N_BLOCKS, binning, tau_int
 
 CONVENTIONS = (
     "SK model: J = 1, k_B = 1; H = -sum_{i<j} J_ij s_i s_j - B sum_i s_i with J_ij ~ N(0, 1/N) "
-    "i.i.d. (T_c = 1 at B = 0); couplings and B rounded to multiples of EPS = 2^-24 J so that "
+    "i.i.d. plus the ferromagnetic mean J0/N (J_ij = J0/N + z_ij/sqrt(N); T_c = 1 at B = 0, "
+    "J0 < 1); couplings and B rounded to multiples of EPS = 2^-24 J so that "
     "energies and fields are exact; energies per spin (e = H/N) unless marked total; natural "
     "logs. Each sample (the 'sample' dimension) has its own couplings, drawn from the unit's "
     "random stream (seed.spawn(2)[0], upper triangle row-major). Configurations: s and -s are "
@@ -104,9 +121,10 @@ class SKSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    method: Literal["enumeration", "search"] = Field(
+    method: Literal["enumeration", "search", "anneal"] = Field(
         "enumeration",
-        description="exact enumeration of all 2^N states, or parallel tempering + quenches",
+        description="exact enumeration of all 2^N states, parallel tempering + quenches, or "
+                    "simulated annealing (tau sweeps: the axis parameter tau)",
     )
     max_n: int | None = Field(
         None, validate_default=True,
@@ -134,7 +152,8 @@ class SKSettings(BaseModel):
         "physics hash",
     )
     # -- search
-    runs: int = Field(4, ge=1, le=256, description="independent parallel-tempering runs")
+    runs: int = Field(4, ge=1, le=256, description="independent parallel-tempering runs "
+                      "(search) or annealing runs per sample (anneal)")
     agree: int = Field(
         2, ge=1, description="success: at least this many runs reach the lowest energy found"
     )
@@ -146,6 +165,17 @@ class SKSettings(BaseModel):
     quenches: int = Field(
         1000, ge=0, le=10_000_000, description="zero-temperature quenches per sample (search)"
     )
+    # -- anneal
+    T_start: float = Field(3.0, gt=0, description="anneal: temperature of the first sweep (J)")
+    T_end: float = Field(0.05, gt=0, description="anneal: temperature of the last sweep (J)")
+    schedule: Literal["linear", "geometric"] = Field(
+        "linear", description="anneal: T linear or geometric in the sweep index")
+    final_quench: bool = Field(
+        True, description="anneal: finish with zero-temperature sweeps (flip iff s_i h_i < 0) "
+        "until no spin flips, so that every run ends in a local minimum")
+    reference: bool = Field(
+        True, description="anneal: also enumerate the sample exactly (N <= 40) and store its "
+        "ground-state energy e0, so that the residual energy e_final - e0 is exact per unit")
 
     @field_validator("max_n", mode="after")
     @classmethod
@@ -159,11 +189,23 @@ class SKSettings(BaseModel):
                                  f"enumeration, 2 <= max_n <= {ENUMERATION_LIMIT} (2^N states)")
             return v
         if v is None:
-            return 1024
+            return 30 if method == "anneal" else 1024
         if not 2 <= v <= 8192:
             raise ValueError(f"max_n = {v} is outside the range allowed for search, "
                              "2 <= max_n <= 8192")
         return v
+
+    @model_validator(mode="after")
+    def _anneal(self) -> SKSettings:
+        if self.method == "anneal":
+            if self.reference and self.n_max > ENUMERATION_LIMIT:
+                raise ValueError(f"max_n = {self.n_max}: the exact reference (reference: true) "
+                                 f"enumerates 2^N states, max_n <= {ENUMERATION_LIMIT}; set "
+                                 "reference: false for larger N")
+            if self.T_end > self.T_start:
+                raise ValueError(f"anneal: T_end = {self.T_end} must not exceed T_start = "
+                                 f"{self.T_start}")
+        return self
 
     @field_validator("backend", mode="after")
     @classmethod
@@ -231,6 +273,10 @@ class SKOverlapSettings(BaseModel):
         128, ge=2, le=8192,
         description="largest N allowed in the sweep; sizes the 'hamming' dimension of P(q)",
     )
+    connected: bool = Field(
+        False, description="run 4 real replicas instead of 2 and store the connected "
+        "spin-glass susceptibility chi_sg_conn; every other variable stays that of replicas "
+        "1 and 2, bitwise the values without this setting (twice the cost)")
 
     @field_validator("temperatures", mode="before")
     @classmethod
@@ -266,10 +312,25 @@ def _field_check(v: Scalar) -> str | None:
     return None if abs(v) <= B_LIMIT else f"|B| must be <= {B_LIMIT:g} (got {v})"
 
 
+def _j0_check(v: Scalar) -> str | None:
+    return None if abs(v) <= 8.0 else f"|J0| must be <= 8 (got {v})"
+
+
+def _tau_check(v: Scalar) -> str | None:
+    return None if 0 <= v <= 10**9 else f"tau must be in 0 .. 1e9 sweeps (got {v})"
+
+
+J0_PARAMETER = Parameter(
+    "J0", "float", "ferromagnetic mean of the couplings, J_ij = J0/N + z_ij/sqrt(N)", "J",
+    default=0.0, check=_j0_check, seed_omits_default=True,
+)
 PARAMETERS = (
     Parameter("N", "int", "number of spins", "spins", check=_size_check),
     Parameter("B", "float", "uniform magnetic field", "J", default=0.0, check=_field_check),
+    J0_PARAMETER,
 )
+#: what a sample's couplings depend on (besides the sweep seed, the model name and the sample)
+DISORDER_PARAMETERS = ("N", "B", "J0")
 
 
 _S = TypeVar("_S", bound=BaseModel)
@@ -279,18 +340,28 @@ class _SKBase(Model[_S]):
     replica_dim: ClassVar[str] = "sample"
     conventions: ClassVar[str] = CONVENTIONS
     parameters: ClassVar[tuple[Parameter, ...]] = PARAMETERS
+    presentation: ClassVar[str | None] = "statmech.models.sk.presentation:PRESENTATION"
 
-    @staticmethod
+    @classmethod
     def streams(
-        point: Point, seed: np.random.SeedSequence
+        cls, point: Point, seed: np.random.SeedSequence
     ) -> tuple[np.ndarray, int, np.random.SeedSequence]:
         """``(Jq, Bq, kernel seed)`` of a unit: ``seed.spawn(2)`` -> couplings, Monte Carlo.
 
         ``Jq`` (int64, units EPS) is drawn from the first child, the kernels' keys come from the
-        second. ``seed`` must be fresh (``SeedSequence.spawn`` advances its parent).
+        second. ``seed`` must be fresh (``SeedSequence.spawn`` advances its parent). When the
+        point has parameters beyond :data:`DISORDER_PARAMETERS` (``tau`` of ``sk``), the
+        couplings come from the seed of the point without them
+        (:func:`statmech.seeding.sibling_seed`): every ``tau`` of a sample anneals the couplings
+        the enumeration of that sample sees. ``J0`` at 0 is left out of the seed key (declared
+        ``seed_omits_default``), so J0 = 0 reproduces the stores made before J0 existed.
         """
         coupling_ss, kernel_ss = seed.spawn(2)
-        jq = draw_couplings(int(point["N"]), np.random.default_rng(coupling_ss))
+        disorder = {k: v for k, v in point.items() if k in DISORDER_PARAMETERS}
+        if len(disorder) != len(point):
+            coupling_ss = sibling_seed(seed, cls.name, disorder).spawn(2)[0]
+        jq = draw_couplings(int(point["N"]), np.random.default_rng(coupling_ss),
+                            float(point.get("J0", 0.0)))
         return jq, field_units(float(point["B"])), kernel_ss
 
     @classmethod
@@ -313,10 +384,25 @@ class SK(_SKBase[SKSettings]):
     presentation: ClassVar[str | None] = "statmech.models.sk.presentation:PRESENTATION"
     summary: ClassVar[str] = SK_SUMMARY
     settings_class = SKSettings
+    parameters: ClassVar[tuple[Parameter, ...]] = (
+        *PARAMETERS,
+        Parameter("tau", "int", "annealing length in sweeps (method: anneal only; 0 otherwise)",
+                  "sweeps", default=0, check=_tau_check, seed_omits_default=True),
+    )
 
     def check_point(self, point: Point, settings: SKSettings) -> str | None:
-        """N within ``settings.max_n`` (the enumeration limit for ``method: enumeration``)."""
+        """N within ``settings.max_n`` (the enumeration limit for ``method: enumeration``).
+
+        ``tau`` (annealing sweeps) must be >= 1 with ``method: anneal`` and 0 (absent) otherwise.
+        """
         n = int(point["N"])
+        tau = int(point.get("tau", 0))
+        if settings.method == "anneal" and tau < 1:
+            return ("method: anneal needs the annealing length tau >= 1 sweeps (put tau on an "
+                    f"axis or under 'fixed'; got tau = {tau})")
+        if settings.method != "anneal" and tau != 0:
+            return (f"tau = {tau} is the annealing length; it is only used with method: "
+                    "anneal (leave it out otherwise)")
         if n > settings.n_max:
             if settings.method == "enumeration":
                 return (f"N = {n} is above settings.max_n = {settings.n_max}: exact enumeration "
@@ -328,6 +414,8 @@ class SK(_SKBase[SKSettings]):
 
     def variables(self, settings: SKSettings) -> tuple[Variable, ...]:
         """Per-sample results; the set depends on the method (see docs/sk.md)."""
+        if settings.method == "anneal":
+            return self._anneal_variables(settings)
         out = [
             Variable("e0", "ground-state energy per spin" + (
                 "" if settings.method == "enumeration" else " (lowest found)"), "J"),
@@ -360,6 +448,9 @@ class SK(_SKBase[SKSettings]):
                          "floor((e - e_min) / de) = k"),
                 Variable("ns_below", "stable configurations with e < e_min", "1", "int64"),
                 Variable("ns_above", "stable configurations with e >= e_max", "1", "int64"),
+                Variable("gs_abs_m", "|m| = |sum_i s_i| / N of the stored ground state", "1",
+                         description="of the ground_state configuration (s and -s have the "
+                         "same |m|); the ferromagnetic order of the ground state vs J0"),
             ]
             return tuple(out)
         out += [
@@ -395,10 +486,32 @@ class SK(_SKBase[SKSettings]):
             ]
         return tuple(out)
 
+    @staticmethod
+    def _anneal_variables(settings: SKSettings) -> tuple[Variable, ...]:
+        out = [
+            Variable("e_final", "energy per spin at the end of each annealing run", "J",
+                     dims=("run",), description="exact (integer arithmetic in units EPS)"),
+            Variable("final_state", "configuration at the end of each annealing run", "1",
+                     "int8", ("run", "site"), "+-1 spins; padded with 0 for sites >= N"),
+            Variable("acceptance", "Metropolis acceptance over the whole anneal", "1",
+                     dims=("run",)),
+        ]
+        if settings.reference:
+            out += [
+                Variable("e0", "exact ground-state energy per spin (enumeration)", "J",
+                         description="of the same couplings as the anneal and as the "
+                         "enumeration store with the same seed, N, B, J0 and sample"),
+                Variable("n_found", "annealing runs that ended in a ground state", "1", "int64",
+                         description="e_final == e0 exactly (integer energies)"),
+            ]
+        return tuple(out)
+
     def extra_coords(
         self, settings: SKSettings, axes: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
-        """``site`` (0 .. max_n - 1), ``e_bin`` (bin centres) and for search ``run`` and ``T``."""
+        """``site`` (0 .. max_n - 1), ``e_bin`` (bin centres), ``run`` (search, anneal), ``T``."""
+        if settings.method == "anneal":
+            return {"site": np.arange(settings.n_max), "run": np.arange(settings.runs)}
         edges = settings.bin_edges()
         out = {"site": np.arange(settings.n_max), "e_bin": 0.5 * (edges[:-1] + edges[1:])}
         if settings.method == "search":
@@ -418,6 +531,10 @@ class SK(_SKBase[SKSettings]):
         20 ms of launches and transfers.
         """
         n = int(point["N"])
+        if settings.method == "anneal":
+            trials = settings.runs * int(point.get("tau", 1)) * n
+            ref = 2.0**n * 3e-9 if settings.reference else 0.0
+            return trials * (6e-9 + 0.25 * n * 0.3e-9) + ref + 2e-3
         if settings.method == "enumeration":
             if settings.backend == "cuda":
                 per_config = 2e-11 if float(point["B"]) == 0 else 4e-11
@@ -438,19 +555,50 @@ class SK(_SKBase[SKSettings]):
         tiny = settings.model_copy(update={"sweeps": 2, "quenches": min(settings.quenches, 2)})
         if settings.backend == "cuda" and not _gpu_here():
             tiny = tiny.model_copy(update={"backend": "cpu"})
+        extra = {"tau": 2} if settings.method == "anneal" else {}
         for B in (0.0, 0.25):
-            self.run({"N": 6, "B": B}, tiny, np.random.SeedSequence(0))
+            self.run({"N": 6, "B": B, **extra}, tiny, np.random.SeedSequence(0))
 
     def run(
         self, point: Point, settings: SKSettings, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
-        """One disorder sample at (N, B)."""
+        """One disorder sample at (N, B, J0) (and annealing length tau)."""
         n = int(point["N"])
         jq, bq, kernel_ss = self.streams(point, seed)
         tol = int(np.floor(settings.ground_state_tolerance / EPS))
         if settings.method == "enumeration":
             return self._enumerate(jq, bq, tol, settings)
+        if settings.method == "anneal":
+            return self._anneal(jq, bq, settings, kernel_ss, n, int(point["tau"]))
         return self._search(jq, bq, tol, settings, kernel_ss, n)
+
+    def _anneal(
+        self, jq: np.ndarray, bq: int, settings: SKSettings, kernel_ss: np.random.SeedSequence,
+        n: int, tau: int,
+    ) -> dict[str, np.ndarray]:
+        J2 = mc_couplings(jq, bq)
+        keys = [kernel_key(c) for c in kernel_ss.spawn(settings.runs)]
+        E = np.empty(settings.runs, dtype=np.int64)
+        acc = np.empty(settings.runs)
+        states = np.zeros((settings.runs, settings.n_max), dtype=np.int8)
+        s = np.empty(n, dtype=np.int8)
+        for r in range(settings.runs):
+            E[r], flips = anneal_kernel(J2, bq, keys[r], tau, settings.T_start, settings.T_end,
+                                        settings.schedule == "geometric",
+                                        settings.final_quench, s)
+            acc[r] = flips / (tau * n)
+            states[r, :n] = s
+        out: dict[str, np.ndarray] = {"e_final": E * EPS / n, "final_state": states,
+                                      "acceptance": acc}
+        if settings.reference:
+            ref = enumerate_sk(jq, bq, tol_units=0, max_minima=2, e_min=settings.e_min,
+                               e_max=settings.e_max, bins=1)
+            E0 = ref.E0
+            if int(E.min()) < E0:  # impossible: the enumeration is exact
+                raise RuntimeError("annealing went below the exact ground state")
+            out["e0"] = np.float64(ref.e0)
+            out["n_found"] = np.int64((E == E0).sum())
+        return out
 
     def _enumerate(
         self, jq: np.ndarray, bq: int, tol: int, settings: SKSettings
@@ -477,6 +625,7 @@ class SK(_SKBase[SKSettings]):
             "ns_hist": r.hist,
             "ns_below": np.int64(r.below),
             "ns_above": np.int64(r.above),
+            "gs_abs_m": np.float64(abs(int(r.ground_state.astype(np.int64).sum())) / jq.shape[0]),
         }
 
     def _search(
@@ -585,11 +734,21 @@ class SKOverlap(_SKBase[SKOverlapSettings]):
             ("abs_q", "thermal <|q|>", "1"),
             ("e", "thermal <e>, energy per spin (both replicas)", "J"),
             ("m", "thermal <m>, magnetisation per spin (both replicas)", "1"),
+            ("abs_m", "thermal <|m|> (both replicas)", "1"),
+            ("m2", "thermal <m^2> (both replicas)", "1"),
+            ("m4", "thermal <m^4> (both replicas)", "1"),
+            ("q", "thermal <q> (signed overlap)", "1"),
         ):
             out.append(Variable(name, long_name, units, dims=("T",)))
             out.append(Variable(f"{name}_err", f"standard error of {name} (binning)", units,
                                 dims=("T",)))
         out += [
+            *([Variable("chi_sg_conn", "connected spin-glass susceptibility "
+                        "(1/N) sum_ij (<s_i s_j> - <s_i><s_j>)^2", "1", dims=("T",),
+                        description="N <q_ab^2 - 2 q_ab q_ac + q_ab q_cd> over 4 replicas, "
+                        "symmetrised over replica labels"),
+               Variable("chi_sg_conn_err", "standard error of chi_sg_conn (binning)", "1",
+                        dims=("T",))] if settings.connected else []),
             Variable("pq", "overlap histogram: measurements with Hamming distance d", "1",
                      "int64", ("T", "hamming"), "P(q) at q = 1 - 2d/N is pq / n_measurements; "
                      "entries with d > N are 0"),
@@ -608,10 +767,11 @@ class SKOverlap(_SKBase[SKOverlapSettings]):
                 "hamming": np.arange(settings.max_n + 1)}
 
     def cost(self, point: Point, settings: SKOverlapSettings) -> float:
-        """Seconds: 2 replicas x sweeps x temperatures x N trials at ~12 ns."""
+        """Seconds: 2 (connected: 4) replicas x sweeps x temperatures x N trials at ~12 ns."""
         n = int(point["N"])
         sweeps = settings.thermalization + settings.sweeps
-        return 2 * sweeps * len(settings.temperatures) * n * 12e-9 + 5e-3
+        chains = 4 if settings.connected else 2
+        return chains * sweeps * len(settings.temperatures) * n * 12e-9 + 5e-3
 
     def warmup(self, settings: SKOverlapSettings) -> None:
         """Compile or load the kernels on a tiny sample."""
@@ -622,17 +782,55 @@ class SKOverlap(_SKBase[SKOverlapSettings]):
     def run(
         self, point: Point, settings: SKOverlapSettings, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
-        """One disorder sample at (N, B): all temperatures of the ladder."""
+        """One disorder sample at (N, B, J0): all temperatures of the ladder."""
         n = int(point["N"])
         jq, bq, kernel_ss = self.streams(point, seed)
         J2 = mc_couplings(jq, bq)
         temps = np.asarray(settings.temperatures, dtype=np.float64)
+        if settings.connected:
+            # spawn(4)'s first two children are spawn(2)'s: replicas 1, 2 are unchanged
+            keys = np.array([kernel_key(c) for c in kernel_ss.spawn(4)], dtype=np.uint64)
+            Qp, En, Mg, flips, swaps = pt_overlap_chains(
+                J2, bq, EPS / temps, keys, settings.thermalization, settings.n_measurements,
+                settings.every, settings.algorithm == "pt")
+            out = overlap_observables(np.ascontiguousarray(Qp[:, 0]), En[:, :2], Mg[:, :2],
+                                      flips[:2], swaps[:2], n, settings)
+            chi = connected_susceptibility(Qp, n)
+            vals = [binning(chi[:, k]) for k in range(temps.size)]
+            out["chi_sg_conn"] = np.array([b.mean for b in vals])
+            out["chi_sg_conn_err"] = np.array([b.error for b in vals])
+            return out
         key_a, key_b = (kernel_key(c) for c in kernel_ss.spawn(2))
         Q, En, Mg, flips, swaps = pt_overlap(
             J2, bq, EPS / temps, key_a, key_b, settings.thermalization,
             settings.n_measurements, settings.every, settings.algorithm == "pt",
         )
         return overlap_observables(Q, En, Mg, flips, swaps, n, settings)
+
+
+def connected_susceptibility(Qp: np.ndarray, n: int) -> np.ndarray:
+    """Per measurement ``N (Q2 - 2 Q3 + Q4)`` from the 6 pair overlaps of 4 replicas.
+
+    ``Qp[t, p, k]``: pairs (0,1), (0,2), (0,3), (1,2), (1,3), (2,3). ``Q2``: mean of q_ab^2
+    over the 6 pairs; ``Q3``: mean of q_ab q_ac over the 12 (replica a, pair {b, c} of the
+    others); ``Q4``: mean of q_ab q_cd over the 3 disjoint pairings. Its thermal mean is
+    ``(1/N) sum_ij (<s_i s_j> - <s_i><s_j>)^2``.
+    """
+    q = Qp.astype(np.float64) / n
+    idx = {(0, 1): 0, (0, 2): 1, (0, 3): 2, (1, 2): 3, (1, 3): 4, (2, 3): 5}
+
+    def pair(a: int, b: int) -> np.ndarray:
+        return q[:, idx[(min(a, b), max(a, b))]]
+
+    q2 = (q**2).mean(axis=1)
+    q3 = np.zeros_like(q2)
+    for a in range(4):
+        others = [r for r in range(4) if r != a]
+        for b, c in itertools.combinations(others, 2):
+            q3 += pair(a, b) * pair(a, c)
+    q3 /= 12.0
+    q4 = (pair(0, 1) * pair(2, 3) + pair(0, 2) * pair(1, 3) + pair(0, 3) * pair(1, 2)) / 3.0
+    return n * (q2 - 2.0 * q3 + q4)
 
 
 def overlap_observables(
@@ -644,7 +842,10 @@ def overlap_observables(
     out: dict[str, np.ndarray] = {}
     q = Q / n
     e = En.mean(axis=1) * EPS / n
-    series = {"q2": q**2, "q4": q**4, "abs_q": np.abs(q), "e": e, "m": Mg.mean(axis=1) / n}
+    mg = Mg / n
+    series = {"q2": q**2, "q4": q**4, "abs_q": np.abs(q), "e": e, "m": Mg.mean(axis=1) / n,
+              "abs_m": np.abs(mg).mean(axis=1), "m2": (mg**2).mean(axis=1),
+              "m4": (mg**4).mean(axis=1), "q": q}
     for name, x in series.items():
         vals = [binning(x[:, k]) for k in range(n_T)]
         out[name] = np.array([b.mean for b in vals])

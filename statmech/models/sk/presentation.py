@@ -2,6 +2,17 @@
 
 Reached lazily through ``SK.presentation`` and ``SKOverlap.presentation``.
 
+Figures: the standard SK figures (:func:`statmech.plots.sk.figures`: ground-state energy,
+complexity, overlaps, Binder ratio) and the J0 / field / annealing figures of
+:func:`statmech.plots.sk_phase.figures` ((J0, T) phase map, (T, B) map with the AT line,
+residual energy of simulated annealing). Annealing stores show only the latter.
+
+Besides the estimates below: for ``sk-overlap`` stores with N <= 14 the disorder averages
+against exact enumeration of the same samples
+(:func:`statmech.analysis.sk_phase.phase_estimates`); for annealing stores the residual-energy
+exponent, residual energy and hit rate at the longest tau
+(:func:`statmech.analysis.sk_phase.anneal_estimates`).
+
 ``sk`` estimates (three or more sizes on the N axis): the ground-state energy extrapolated
 to N -> inf against Parisi's value, and the annealed and quenched complexities of single-flip
 stable states (fit a + c/N) against the annealed value at B = 0.
@@ -17,10 +28,13 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from matplotlib.figure import Figure
 
 from statmech.analysis import sk as an
+from statmech.analysis import sk_phase
 from statmech.analysis.estimate import Estimate
 from statmech.plots import sk as plots
+from statmech.plots import sk_phase as phase_plots
 from statmech.presentation import Presentation
 from statmech.theory import sk as theory
 
@@ -79,11 +93,24 @@ def _overlap_estimates(ds: xr.Dataset) -> list[Estimate]:
 
 def estimates(ds: xr.Dataset) -> list[Estimate]:
     """The report estimates of an ``sk`` or ``sk-overlap`` store (see the module docstring)."""
+    ds = an.in_memory(ds)
     if ds.attrs.get("model") == "sk-overlap":
-        return _overlap_estimates(ds)
+        return _overlap_estimates(ds) + sk_phase.phase_estimates(ds)
     if ds.attrs.get("model") == "sk":
+        if "e_final" in ds:  # simulated annealing
+            return sk_phase.anneal_estimates(ds)
         return _sk_estimates(ds)
     return []
 
 
-PRESENTATION = Presentation(figures=plots.figures, estimates=estimates)
+def figures(ds: xr.Dataset) -> dict[str, Figure]:
+    """Standard SK figures plus the J0 / AT / annealing figures the store supports."""
+    ds = an.in_memory(ds)
+    out: dict[str, Figure] = {}
+    if "e_final" not in ds:  # annealing stores have none of the enumeration variables
+        out.update(plots.figures(ds))
+    out.update(phase_plots.figures(ds))
+    return out
+
+
+PRESENTATION = Presentation(figures=figures, estimates=estimates)
