@@ -86,7 +86,9 @@ def sibling_seed(
     if len(key) != 5:
         return np.random.SeedSequence(entropy=ss.entropy, spawn_key=key,
                                       pool_size=ss.pool_size)
-    return unit_seed(int(ss.entropy), model, point, int(key[-1]))
+    entropy = ss.entropy
+    assert isinstance(entropy, int), "unit seeds have one integer of entropy"
+    return unit_seed(entropy, model, point, int(key[-1]))
 
 
 def kernel_key(ss: np.random.SeedSequence) -> np.uint64:

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from statmech.analysis import hopfield as hop
-from statmech.analysis.common import sorted_by_axes
+from statmech.analysis.common import mean_with_error, sorted_by_axes
 from statmech.analysis.estimate import Estimate
 from statmech.models.dense_hopfield.kernels import double_factorial_odd
 from statmech.theory import dense_hopfield as th
@@ -38,7 +40,7 @@ REPORT_MAX_FFT = 2**23
 
 def settings_of(ds: xr.Dataset) -> dict[str, object]:
     """The store's model settings (defaults filled in for missing keys)."""
-    s = {"energy": "power", "load": "plain"}
+    s: dict[str, object] = {"energy": "power", "load": "plain"}
     s.update(json.loads(ds.attrs.get("settings", "{}")))
     return s
 
@@ -48,7 +50,7 @@ def fixed_of(ds: xr.Dataset) -> dict[str, float]:
     return json.loads(ds.attrs.get("fixed_parameters", "{}"))
 
 
-def value_of(ds: xr.Dataset, name: str, sel: dict[str, object]) -> float:
+def value_of(ds: xr.Dataset, name: str, sel: Mapping[Any, object]) -> float:
     """Parameter ``name`` at the selection ``sel`` (axis value, or the fixed value)."""
     if name in sel:
         return float(sel[name])  # type: ignore[arg-type]
@@ -137,7 +139,7 @@ def slopes(cap: xr.Dataset, ds: xr.Dataset) -> list[Estimate]:
 
 def unstable_mean(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
     """Mean ``unstable0`` over trials and samples, with its error (spread over samples)."""
-    return hop.sample_mean(hop.per_sample(ds, ds["unstable0"]), hop._rep(ds))
+    return mean_with_error(hop.per_sample(ds, ds["unstable0"]), hop._rep(ds))
 
 
 def one_step_rows(ds: xr.Dataset, max_fft: int = REPORT_MAX_FFT,

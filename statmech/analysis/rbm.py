@@ -37,7 +37,7 @@ def rep_dim(ds: xr.Dataset) -> str:
 
 def axes_of(ds: xr.Dataset) -> list[str]:
     """Grid axes (dimensions of ``done`` other than the replica)."""
-    return [d for d in ds["done"].dims if d != rep_dim(ds)]
+    return [str(d) for d in ds["done"].dims if d != rep_dim(ds)]
 
 
 def fixed_parameters(ds: xr.Dataset) -> dict[str, float]:
@@ -57,7 +57,7 @@ def select_method(ds: xr.Dataset, code: int) -> xr.Dataset:
     return ds.sel({"method": code}) if "method" in ds.dims else ds
 
 
-def law(ds: xr.Dataset):  # type: ignore[no-untyped-def]
+def law(ds: xr.Dataset):
     """The data law of the sweep (:class:`statmech.models.rbm.datasets.DataLaw`)."""
     return th.law_from_settings(ds.attrs["settings"])
 
@@ -147,7 +147,7 @@ def estimates(ds: xr.Dataset) -> list[Estimate]:
             method=f"ll fell below its best by > threshold or non-finite; "
             f"{int(frac.size)} grid points"))
     stored = ds["ll"].isel(epoch=-1).where(ds["done"])
-    dev = np.abs(recomputed_ll(ds) - stored)
+    dev = abs(recomputed_ll(ds) - stored)
     rows.append(Estimate(
         float(dev.max()) if bool(dev.notnull().any()) else math.nan, math.nan,
         key="ll_recomputed_deviation", quantity="max |LL from stored parameters - stored LL|",

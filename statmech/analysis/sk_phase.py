@@ -58,7 +58,7 @@ def parameter(ds: xr.Dataset, name: str, default: float = 0.0) -> float | xr.Dat
 
 def axes_of(ds: xr.Dataset) -> list[str]:
     """The grid axes of the store (the dimensions of ``done`` without ``sample``)."""
-    return [d for d in ds["done"].dims if d != SAMPLE]
+    return [str(d) for d in ds["done"].dims if d != SAMPLE]
 
 
 def sg_variance(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:

@@ -119,7 +119,7 @@ def _exact_infinite(ax: Axes, model: str, name: str, B: float, T: np.ndarray) ->
             ax.plot(T, np.abs(exact.chain_magnetization(T, B)), **style)
 
 
-def _mean_field_overlay(ax, model: str, B: float, T: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+def _mean_field_overlay(ax: Axes, model: str, B: float, T: np.ndarray) -> None:
     """Weiss mean-field |m|(T), labelled "mean field": m = tanh((2d m + B)/T).
 
     Tc^MF = 2d: 4 on the square lattice (exact 2.269), 2 on the chain (no transition at all).

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
@@ -40,7 +42,7 @@ def _sizes(ds: xr.Dataset, most: int = 3) -> list[int]:
     return [int(n) for n in np.sort(ds["N"].values)[-most:]]
 
 
-def _reduce_other_axes(x: xr.DataArray, keep: tuple[str, ...]) -> xr.DataArray:
+def _reduce_other_axes(x: xr.DataArray | xr.Dataset, keep: tuple[str, ...]) -> Any:
     """First value of every axis not in ``keep`` (maps are 2-D)."""
     return x.isel({d: 0 for d in x.dims if d not in keep})
 

@@ -68,9 +68,8 @@ def best_log_likelihood(law: DataLaw) -> float:
 
 def law_from_settings(settings: Mapping[str, Any] | str) -> DataLaw:
     """The data law of a store's ``settings`` attribute (JSON text or a mapping)."""
-    if isinstance(settings, str):
-        settings = json.loads(settings)
-    return RBMSettings(**settings).law()
+    values: Mapping[str, Any] = json.loads(settings) if isinstance(settings, str) else settings
+    return RBMSettings(**values).law()
 
 
 def log_z_joint(W: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:

@@ -137,13 +137,13 @@ ESCAPE_VARIABLES = (
 )
 
 
-class CurieWeiss(Model):
+class CurieWeiss(Model[CurieWeissSettings]):
     """Curie-Weiss (mean-field Ising) model: N all-to-all coupled spins, J/N per pair."""
 
     name: ClassVar[str] = "curie-weiss"
     summary: ClassVar[str] = "Curie-Weiss (mean-field Ising) model of N all-to-all coupled spins"
     conventions: ClassVar[str] = CONVENTIONS
-    settings_class: ClassVar[type[BaseModel]] = CurieWeissSettings
+    settings_class = CurieWeissSettings
     presentation: ClassVar[str | None] = (
         "statmech.models.curie_weiss.presentation:PRESENTATION")
     parameters: ClassVar[tuple[Parameter, ...]] = (
@@ -157,9 +157,8 @@ class CurieWeiss(Model):
     s_per_attempt_blocks: ClassVar[float] = 1.5e-9
     s_per_attempt_table: ClassVar[float] = 6e-9
 
-    def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
+    def variables(self, settings: CurieWeissSettings) -> tuple[Variable, ...]:
         """The Ising observable set (equilibrium), the loop (ramp) or the escape time."""
-        assert isinstance(settings, CurieWeissSettings)
         if settings.protocol == "ramp":
             return RAMP_VARIABLES
         if settings.protocol == "escape":
@@ -167,17 +166,15 @@ class CurieWeiss(Model):
         return ISING_VARIABLES
 
     def extra_coords(
-        self, settings: BaseModel, axes: Mapping[str, np.ndarray]
+        self, settings: CurieWeissSettings, axes: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
         """``b_step``: index of the ramp step (ramp only; the fields are in ``B_ramp``)."""
-        assert isinstance(settings, CurieWeissSettings)
         if settings.protocol == "ramp":
             return {"b_step": np.arange(2 * settings.steps)}
         return {}
 
-    def check_point(self, point: Point, settings: BaseModel) -> str | None:
+    def check_point(self, point: Point, settings: CurieWeissSettings) -> str | None:
         """Ramp sets the field itself (B must be 0); escape needs B < 0."""
-        assert isinstance(settings, CurieWeissSettings)
         B = float(point.get("B", 0.0))
         if settings.protocol == "ramp" and B != 0:
             return (f"protocol ramp sweeps the field itself (+B_max -> -B_max -> +B_max); "
@@ -194,9 +191,8 @@ class CurieWeiss(Model):
             return N * min(settings.max_sweeps, 1000)
         return N * (settings.thermalization + settings.sweeps)
 
-    def cost(self, point: Point, settings: BaseModel) -> float:
+    def cost(self, point: Point, settings: CurieWeissSettings) -> float:
         """Seconds: attempts x time per attempt + threshold tables + analysis (sizing only)."""
-        assert isinstance(settings, CurieWeissSettings)
         N = int(point["N"])
         blocks = N >= BLOCK_MIN_N
         per = self.s_per_attempt_blocks if blocks else self.s_per_attempt_table
@@ -204,9 +200,8 @@ class CurieWeiss(Model):
                                                if settings.protocol == "ramp" else 1)
         return self._attempts(point, settings) * per + table + 5e-7 * settings.sweeps + 5e-3
 
-    def warmup(self, settings: BaseModel) -> None:
+    def warmup(self, settings: CurieWeissSettings) -> None:
         """Compile or load the kernels (both code paths) on tiny systems."""
-        assert isinstance(settings, CurieWeissSettings)
         for n in (8, BLOCK_MIN_N):
             simulate(n, n, 1.0, J, 0.0, False, np.uint64(1), np.uint64(0), 0, 1, 1, _EMPTY,
                      _EMPTY, n >= BLOCK_MIN_N, settings.global_flip)
@@ -223,13 +218,12 @@ class CurieWeiss(Model):
         return D, U, False
 
     def run(
-        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+        self, point: Point, settings: CurieWeissSettings, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
         """One replica at (N, T, B) under the chosen protocol.
 
         Streams: child 0 of ``seed`` draws the hot start, child 1 keys the chain.
         """
-        assert isinstance(settings, CurieWeissSettings)
         N, T, B = int(point["N"]), float(point["T"]), float(point.get("B", 0.0))
         init_ss, kernel_ss = seed.spawn(2)
         key = kernel_key(kernel_ss)

@@ -19,6 +19,7 @@ import json
 import math
 from functools import lru_cache
 from itertools import product
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -41,12 +42,13 @@ PANELS = (
 )
 
 
-def _settings(ds: xr.Dataset) -> dict:
-    return json.loads(ds.attrs.get("settings", "{}"))
+def _settings(ds: xr.Dataset) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(ds.attrs.get("settings", "{}"))
+    return out
 
 
 def _protocol(ds: xr.Dataset) -> str:
-    return _settings(ds).get("protocol", "equilibrium")
+    return str(_settings(ds).get("protocol", "equilibrium"))
 
 
 def _fixed(ds: xr.Dataset) -> dict[str, float]:
@@ -161,7 +163,7 @@ def _equilibrium_figures(ds: xr.Dataset) -> dict[str, Figure]:
 
 def _equilibrium_estimates(ds: xr.Dataset) -> list[Estimate]:
     rows: list[Estimate] = []
-    worst: dict[str, tuple[float, dict]] = {n: (0.0, {}) for n in OBSERVABLES}
+    worst: dict[str, tuple[float, dict[str, Any]]] = {n: (0.0, {}) for n in OBSERVABLES}
     counts = dict.fromkeys(OBSERVABLES, 0)
     chi2 = dict.fromkeys(OBSERVABLES, 0.0)
     for N, T, B in product(_axis_values(ds, "N"), _axis_values(ds, "T"), _axis_values(ds, "B")):
@@ -281,7 +283,7 @@ def _ramp_estimates(ds: xr.Dataset) -> list[Estimate]:
 
 
 # ------------------------------------------------------------------------------ escape
-def _escape_table(ds: xr.Dataset) -> list[tuple[dict, float, float, float, float]]:
+def _escape_table(ds: xr.Dataset) -> list[tuple[dict[str, Any], float, float, float, float]]:
     rule = _settings(ds).get("rule", "heatbath")
     out = []
     for N, T, B in product(_axis_values(ds, "N"), _axis_values(ds, "T"), _axis_values(ds, "B")):
@@ -303,17 +305,17 @@ def escape_figure(ds: xr.Dataset) -> Figure:
     table = _escape_table(ds)
     axis = next((a for a in ("B", "T", "N") if a in ds.dims and ds.sizes[a] > 1), "B")
     fig, ax = plt.subplots(figsize=(7, 4.8), constrained_layout=True)
-    groups: dict[tuple, list] = {}
+    groups: dict[tuple[Any, ...], list[Any]] = {}
     for point, mean, err, exact, _frac in table:
         key = tuple((k, v) for k, v in point.items() if k != axis)
         groups.setdefault(key, []).append((point[axis], mean, err, exact))
     for i, (key, rows) in enumerate(groups.items()):
         rows.sort()
-        x, mean, err, exact = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+        xs, means, errs, exacts = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
         c = f"C{i % 10}"
         lab = ", ".join(f"{k} = {v:g}" for k, v in key)
-        ax.errorbar(x, mean, err, fmt="o", color=c, label=f"MC {lab}")
-        ax.plot(x, exact, "-", color=c, lw=1, label="exact first passage" if i == 0 else None)
+        ax.errorbar(xs, means, errs, fmt="o", color=c, label=f"MC {lab}")
+        ax.plot(xs, exacts, "-", color=c, lw=1, label="exact first passage" if i == 0 else None)
     ax.set_yscale("log")
     if axis == "N":
         ax.set_xscale("log")

@@ -163,14 +163,14 @@ def disorder_seed(
     return seed
 
 
-class DenseHopfield(Model):
+class DenseHopfield(Model[DenseHopfieldSettings]):
     """Dense associative memory: E = -sum_mu F(M^mu), zero-T asynchronous retrieval."""
 
     name: ClassVar[str] = "dense-hopfield"
     summary: ClassVar[str] = (
         "dense associative memory (modern Hopfield): E = -sum_mu F(overlap), F = x^n or e^x")
     conventions: ClassVar[str] = CONVENTIONS
-    settings_class: ClassVar[type[BaseModel]] = DenseHopfieldSettings
+    settings_class = DenseHopfieldSettings
     replica_dim: ClassVar[str] = "sample"
     presentation: ClassVar[str | None] = (
         "statmech.models.dense_hopfield.presentation:PRESENTATION")
@@ -188,20 +188,18 @@ class DenseHopfield(Model):
     s_per_term: ClassVar[float] = 1.5e-9
     s_per_update: ClassVar[float] = 1e-8
 
-    def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
+    def variables(self, settings: DenseHopfieldSettings) -> tuple[Variable, ...]:
         """Per-sample variables; all but ``K`` have the ``trial`` dimension."""
         return VARIABLES
 
     def extra_coords(
-        self, settings: BaseModel, axes: Mapping[str, np.ndarray]
+        self, settings: DenseHopfieldSettings, axes: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
         """``trial``: index of the tested pattern."""
-        assert isinstance(settings, DenseHopfieldSettings)
         return {"trial": np.arange(settings.trials)}
 
-    def check_point(self, point: Point, settings: BaseModel) -> str | None:
+    def check_point(self, point: Point, settings: DenseHopfieldSettings) -> str | None:
         """K >= trials, n integer (2 under exp), exact int64 drive, bounded pattern memory."""
-        assert isinstance(settings, DenseHopfieldSettings)
         N, n, alpha = int(point["N"]), point["n"], float(point["alpha"])
         if n != int(n):
             return f"n must be an integer (got {n})"
@@ -226,32 +224,29 @@ class DenseHopfield(Model):
                     "D_i could overflow")
         return None
 
-    def cost(self, point: Point, settings: BaseModel) -> float:
+    def cost(self, point: Point, settings: DenseHopfieldSettings) -> float:
         """Seconds: trials x (a few sweeps) x N K terms, plus pattern generation and the write."""
-        assert isinstance(settings, DenseHopfieldSettings)
         N, n, alpha = int(point["N"]), int(point["n"]), float(point["alpha"])
         K = max(n_patterns(N, n, alpha, settings.energy, settings.load), 1)
         passes = min(settings.max_sweeps, 6.0) + 2.0
         per_trial = passes * N * (K * self.s_per_term + self.s_per_update) + 2e-5
         return settings.trials * per_trial + N * K * 2e-9 + 0.015
 
-    def warmup(self, settings: BaseModel) -> None:
+    def warmup(self, settings: DenseHopfieldSettings) -> None:
         """Compile or load the kernels on a tiny network."""
-        assert isinstance(settings, DenseHopfieldSettings)
         tiny = settings.model_copy(update={"trials": 1, "max_sweeps": 3})
         alpha = 0.2 if settings.energy == "exp" else 0.25
         self.run({"N": 16, "n": 2, "alpha": alpha, "noise": 0.25}, tiny,
                  np.random.SeedSequence(0))
 
     def run(
-        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+        self, point: Point, settings: DenseHopfieldSettings, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
         """One sample: a fresh pattern set, then ``trials`` retrieval runs.
 
         Streams (as ``hopfield``): child 0 of :func:`disorder_seed` draws the patterns; child
         ``t + 1`` gives trial ``t`` two keys (initial flips, dynamics).
         """
-        assert isinstance(settings, DenseHopfieldSettings)
         N, n, alpha = int(point["N"]), int(point["n"]), float(point["alpha"])
         noise = float(point["noise"])
         K = n_patterns(N, n, alpha, settings.energy, settings.load)

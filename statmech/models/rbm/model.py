@@ -267,7 +267,10 @@ def train_rbm(law: DataLaw, settings: RBMSettings, method: str, H: int, k: int, 
         if method == "exact":
             out["grad_cos"][slot] = 1.0 if np.any(g_exact) else math.nan
             return
-        start = chains.copy() if method == "pcd" else law.X[_draw(law, g_meas, settings.chains)]
+        if method == "pcd" and chains is not None:
+            start = chains.copy()
+        else:
+            start = law.X[_draw(law, g_meas, settings.chains)]
         ctr_meas = K.gibbs(start, W, a, b, k, key_meas, ctr_meas)
         nw = np.full(len(start), 1.0 / len(start))
         mv, mh, mvh = K.weighted_moments(start, nw, W, b)
@@ -307,10 +310,11 @@ def train_rbm(law: DataLaw, settings: RBMSettings, method: str, H: int, k: int, 
                 break
         if not finite:
             break
-    ll = out["ll"]
-    seen = ll[np.isfinite(ll)]
-    diverged = (not finite or not np.isfinite(ll[-1])
-                or (seen.size > 0 and ll[-1] < seen.max() - settings.divergence_threshold))
+    ll_curve = out["ll"]
+    seen = ll_curve[np.isfinite(ll_curve)]
+    diverged = (not finite or not np.isfinite(ll_curve[-1])
+                or (seen.size > 0
+                    and ll_curve[-1] < seen.max() - settings.divergence_threshold))
     return {**out, "diverged": np.asarray(bool(diverged)), "updates": np.asarray(updates),
             "log_z": np.asarray(K.log_z(W, a, b) if finite else np.nan),
             "W": W, "a": a, "b": b}
@@ -361,23 +365,24 @@ def train_fvbm(law: DataLaw, settings: RBMSettings, lr: float, batch: int,
                 break
         if not finite:
             break
-    ll = out["ll"]
-    seen = ll[np.isfinite(ll)]
-    diverged = (not finite or not np.isfinite(ll[-1])
-                or (seen.size > 0 and ll[-1] < seen.max() - settings.divergence_threshold))
+    ll_curve = out["ll"]
+    seen = ll_curve[np.isfinite(ll_curve)]
+    diverged = (not finite or not np.isfinite(ll_curve[-1])
+                or (seen.size > 0
+                    and ll_curve[-1] < seen.max() - settings.divergence_threshold))
     lz_final = K.fvbm_moments(J, h)[0] if finite else np.nan
     return {**out, "diverged": np.asarray(bool(diverged)), "updates": np.asarray(updates),
             "log_z": np.asarray(lz_final), "J": J, "a": h}
 
 
-class RBM(Model):
+class RBM(Model[RBMSettings]):
     """Restricted (and fully visible) Boltzmann machines trained on exactly known data laws."""
 
     name: ClassVar[str] = "rbm"
     summary: ClassVar[str] = ("Restricted Boltzmann machines trained by CD-k, PCD-k or the exact "
                               "gradient; fully visible Boltzmann machine (inverse Ising)")
     conventions: ClassVar[str] = CONVENTIONS
-    settings_class: ClassVar[type[BaseModel]] = RBMSettings
+    settings_class = RBMSettings
     presentation: ClassVar[str | None] = "statmech.models.rbm.presentation:PRESENTATION"
     replica_dim: ClassVar[str] = "replica"
     parameters: ClassVar[tuple[Parameter, ...]] = (
@@ -394,22 +399,20 @@ class RBM(Model):
     #: seconds per multiply-add of a Gibbs step or an enumeration (one core; batch sizing only)
     s_per_mac: ClassVar[float] = 2e-9
 
-    def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
+    def variables(self, settings: RBMSettings) -> tuple[Variable, ...]:
         """Curves along ``epoch``; final flags, ``ln Z`` and parameters."""
         return VARIABLES
 
     def extra_coords(
-        self, settings: BaseModel, axes: Mapping[str, np.ndarray]
+        self, settings: RBMSettings, axes: Mapping[str, np.ndarray]
     ) -> dict[str, np.ndarray]:
         """``epoch`` (checkpoint epochs), ``visible``, ``visible_j``, ``hidden`` (max H)."""
-        assert isinstance(settings, RBMSettings)
         V = settings.law().V
         return {"epoch": settings.checkpoints(), "visible": np.arange(V),
                 "visible_j": np.arange(V), "hidden": np.arange(settings.hidden_size)}
 
-    def check_settings(self, settings: BaseModel, axes: Mapping[str, np.ndarray]) -> list[str]:
+    def check_settings(self, settings: RBMSettings, axes: Mapping[str, np.ndarray]) -> list[str]:
         """The dataset must build; ``max(H) <= hidden_size``."""
-        assert isinstance(settings, RBMSettings)
         errors = []
         if "H" in axes and int(np.max(axes["H"])) > settings.hidden_size:
             errors.append(f"settings.hidden_size = {settings.hidden_size} < max(H) = "
@@ -421,9 +424,8 @@ class RBM(Model):
             errors.append(str(exc))
         return errors
 
-    def check_point(self, point: Point, settings: BaseModel) -> str | None:
+    def check_point(self, point: Point, settings: RBMSettings) -> str | None:
         """``H <= hidden_size``; enumeration sizes ``min(V, H) <= 20`` (rbm), ``V <= 16`` (fvbm)."""
-        assert isinstance(settings, RBMSettings)
         V = settings.law().V
         if int(point["H"]) > settings.hidden_size:
             return f"H = {int(point['H'])} > settings.hidden_size = {settings.hidden_size}"
@@ -434,9 +436,8 @@ class RBM(Model):
             return f"ln Z enumerates 2^min(V, H) states: min(V, H) > {MAX_ENUM}"
         return None
 
-    def cost(self, point: Point, settings: BaseModel) -> float:
+    def cost(self, point: Point, settings: RBMSettings) -> float:
         """Seconds: updates x (negative phase or enumeration) + checkpoints x enumeration."""
-        assert isinstance(settings, RBMSettings)
         law = settings.law()
         V, H, k = law.V, int(point["H"]), int(point["k"])
         method = METHODS[int(point["method"])]
@@ -454,7 +455,7 @@ class RBM(Model):
         ckpt = len(settings.checkpoints()) * (enum + settings.chains * (k + 2) * V * H * 2)
         return (n_up * per_update + ckpt) * self.s_per_mac + n_up * 2e-5 + 0.02
 
-    def warmup(self, settings: BaseModel) -> None:
+    def warmup(self, settings: RBMSettings) -> None:
         """Compile or load the kernels on a tiny machine."""
         law = make_dataset("bars-and-stripes-3x3")
         tiny = RBMSettings(epochs=1, checkpoint=1, chains=2)
@@ -463,10 +464,9 @@ class RBM(Model):
         train_fvbm(law, tiny, 0.1, 4, np.random.SeedSequence(0))
 
     def run(
-        self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
+        self, point: Point, settings: RBMSettings, seed: np.random.SeedSequence
     ) -> dict[str, np.ndarray]:
         """One training run; outputs padded to the store's ``hidden`` size with NaN."""
-        assert isinstance(settings, RBMSettings)
         law = settings.law()
         V = law.V
         method = METHODS[int(point["method"])]

@@ -588,7 +588,7 @@ class SK(_SKBase[SKSettings]):
                                         settings.final_quench, s)
             acc[r] = flips / (tau * n)
             states[r, :n] = s
-        out: dict[str, np.ndarray] = {"e_final": E * EPS / n, "final_state": states,
+        out: dict[str, Any] = {"e_final": E * EPS / n, "final_state": states,
                                       "acceptance": acc}
         if settings.reference:
             ref = enumerate_sk(jq, bq, tol_units=0, max_minima=2, e_min=settings.e_min,
