@@ -116,6 +116,10 @@ class Model(ABC):
     def cost(self, point: Point, settings: BaseModel) -> float:
         """Rough wall time of one unit in seconds on one core (for batch sizing only)."""
 
+    def memory(self, point: Point, settings: BaseModel) -> float | None:
+        """Rough peak memory of one unit in bytes (for the size limits); ``None``: unknown."""
+        return None
+
     @abstractmethod
     def run(
         self, point: Point, settings: BaseModel, seed: np.random.SeedSequence
