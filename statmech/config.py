@@ -100,7 +100,10 @@ class ClusterConfig(_Strict):
 
     workers: int | None = Field(None, ge=1, description="local worker processes (default: cores)")
     threads_per_worker: int = Field(1, ge=1)
-    address: str | None = Field(None, description="tcp://host:port of a running Dask scheduler")
+    address: str | None = Field(None, description="tcp:// or tls://host:port of a running "
+                                                  "Dask scheduler")
+    tls_dir: str | None = Field(None, description="folder of `statmech certs` certificates: "
+                                                  "every connection uses TLS")
     jobqueue: JobqueueConfig | None = None
 
 
