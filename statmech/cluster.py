@@ -35,7 +35,10 @@ from statmech.errors import ClusterError
 
 #: seconds to reach a scheduler before giving up
 CONNECT_TIMEOUT = 4.0
+#: seconds the temporary Prefect server may take to answer (busy machine, new database)
+SERVER_START_TIMEOUT = 120
 _PR_SET_PDEATHSIG = 1
+_POPEN = subprocess.Popen
 
 
 def configured_api_url() -> str | None:
@@ -56,7 +59,7 @@ def prefect_api() -> Iterator[str]:
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     server = _temporary_server_class()(_free_port())
-    server.start()
+    server.start(timeout=SERVER_START_TIMEOUT)  # a first start migrates a new database
     watchdog = _Watchdog(server)
     watchdog.start()
     # Prefect reads its settings when imported: update this process's settings explicitly,
@@ -98,7 +101,7 @@ def popen_bound(args: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
         kwargs.setdefault("preexec_fn", _die_with_parent)
     else:  # pragma: no cover
         kwargs.setdefault("start_new_session", True)
-    return subprocess.Popen(args, **kwargs)
+    return _POPEN(args, **kwargs)
 
 
 def _temporary_server_class() -> type:
@@ -109,12 +112,11 @@ def _temporary_server_class() -> type:
         _instances: dict[int | None, Any] = {}  # noqa: RUF012  (not Prefect's own singletons)
 
         def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
-            real = subprocess.Popen
             subprocess.Popen = popen_bound  # type: ignore[assignment,misc]
             try:
                 return super()._run_uvicorn_command()
             finally:
-                subprocess.Popen = real  # type: ignore[misc]
+                subprocess.Popen = _POPEN  # type: ignore[misc]
 
     return TemporaryServer
 
