@@ -290,11 +290,15 @@ def deploy(
 
 
 def _check_cron(cron: str) -> None:
-    from croniter import croniter
+    from prefect.client.schemas.schedules import CronSchedule
 
-    if len(cron) > 200 or not croniter.is_valid(cron):
-        from statmech.errors import truncate
+    from statmech.errors import truncate
 
+    try:
+        valid = len(cron) <= 200 and CronSchedule(cron=cron) is not None
+    except ValueError:
+        valid = False
+    if not valid:
         raise InputError(f"--cron {truncate(cron, 60)} is not a cron schedule; give five "
                          'fields, minute hour day month weekday, e.g. "0 3 * * *"')
 

@@ -249,14 +249,19 @@ def require_store(path: Path, need_done: bool = False) -> None:
     if "statmech_schema" not in attrs:
         raise InputError(f"{path} is a zarr store but not a statmech store (no "
                          "statmech_schema attribute)")
+    for meta in sorted(path.glob("*/zarr.json")):  # each array's own metadata (a few files)
+        try:
+            json.loads(meta.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{meta} cannot be read ({short(exc)}); {fix}") from None
     try:
         from statmech.store import Store, open_dataset
 
         ds = open_dataset(path)
-        done = Store(path).done_mask() if need_done else None
+        done = Store(path).done_mask()
         del ds
     except Exception as exc:
         raise StoreError(f"{path} cannot be read ({short(exc)}); {fix}") from None
-    if done is not None and not done.any():
+    if need_done and not done.any():
         raise StoreError(f"{path} has no finished units yet; run the sweep first (`statmech "
                          "sweep CONFIG`), or wait for the running one")
