@@ -107,6 +107,7 @@ class Failures:
             sys.warnoptions.append(quiet)
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._old[sig] = signal.signal(sig, self._on_signal)
+        _keep_prefect_off_sigterm()
 
     def done_interruptible(self) -> None:
         """Restore the signal handlers of before :meth:`interruptible`."""
@@ -136,6 +137,23 @@ class Failures:
             # worker processes watch this process and end with it; the temporary Prefect server
             # gets SIGTERM from the kernel (PR_SET_PDEATHSIG)
             os._exit(code)
+
+
+def _keep_prefect_off_sigterm() -> None:
+    """Stop Prefect's flow engine from replacing our SIGTERM handler while the flow runs.
+
+    Prefect swaps in a handler that raises ``TerminationSignal`` through the flow for a graceful
+    shutdown, which takes minutes with a busy cluster; this process is the flow's own process
+    (no Prefect runner sends it signals), so our immediate, lock-releasing exit is kept instead.
+    """
+    import contextlib
+
+    try:
+        import prefect.flow_engine as engine
+    except ImportError:  # pragma: no cover
+        return
+    if hasattr(engine, "capture_sigterm"):
+        engine.capture_sigterm = contextlib.nullcontext  # type: ignore[assignment]
 
 
 def _done_count(store: str) -> str:
