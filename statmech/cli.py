@@ -489,10 +489,15 @@ def certs(
         help="extra scheduler host name or IP address (repeatable)")] = None,
     days: Annotated[int, typer.Option(help="validity in days", min=1)] = 365,
     overwrite: Annotated[bool, typer.Option(help="replace existing certificates")] = False,
+    if_missing: Annotated[bool, typer.Option(
+        help="do nothing if the folder already holds a CA (for container start-up)")] = False,
 ) -> None:
     """Create TLS certificates for a Dask cluster: a CA, scheduler, worker and client pairs."""
-    from statmech.certs import create
+    from statmech.certs import create, paths
 
+    if if_missing and paths(folder)["ca"].exists():
+        console.print(f"{folder} already holds certificates; nothing to do")
+        return
     out = create(folder, tuple(host or ()), days, overwrite)
     console.print(f"wrote a CA and scheduler, worker and client certificates to {folder}")
     console.print(f"  scheduler: dask scheduler --tls-ca-file {out['ca']} --tls-cert "
