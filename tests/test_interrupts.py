@@ -60,9 +60,12 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("prefect-home")
 
 
-def start(home: Path, config: Path, *args: str) -> subprocess.Popen[str]:
+def start(home: Path, config: Path, *args: str, api: str | None = None
+          ) -> subprocess.Popen[str]:
     env = {**os.environ, "PREFECT_HOME": str(home), "COLUMNS": "200"}
-    env.pop("PREFECT_API_URL", None)  # the command starts its own temporary server
+    env.pop("PREFECT_API_URL", None)  # the command starts its own temporary server ...
+    if api:  # ... unless it is given one
+        env["PREFECT_API_URL"] = api
     return subprocess.Popen([sys.executable, "-m", "statmech", "sweep", str(config),
                              "--workers", "1", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -154,9 +157,9 @@ def test_two_at_once_then_ctrl_c_stops_at_once_and_loses_nothing(
     xr.testing.assert_identical(numbers(reference), numbers(store))
 
 
-def test_sigterm_stops_at_once(tmp_path: Path, home: Path) -> None:
+def test_sigterm_stops_at_once(tmp_path: Path, home: Path, prefect_server: str) -> None:
     config, store = config_file(tmp_path, 0.5)
-    proc = start(home, config)
+    proc = start(home, config, api=prefect_server)  # Prefect's flow engine catches SIGTERM
     wait_for(lambda: done(store) >= 1 or proc.poll() is not None, 180, "a unit")
     kids = children(proc.pid)
     proc.send_signal(signal.SIGTERM)  # the client only, as a service manager does
