@@ -158,6 +158,7 @@ def sweep(
         TimeRemainingColumn(), console=console, transient=False,
     )
     task_id = progress.add_task("units", total=None)
+    FAILURES.cleanups.append(progress.stop)  # restores the terminal on Ctrl-C
     lock = threading.Lock()
     store_path = str(Path(sw.store).resolve())  # run_sweep sends absolute paths
 

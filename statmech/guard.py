@@ -88,6 +88,8 @@ class Failures:
         self._store: str | None = None
         self._rerun = ""
         self._old: dict[int, Any] = {}
+        #: run (best effort) before the interrupt line is printed, e.g. stop a progress bar
+        self.cleanups: list[Callable[[], Any]] = []
 
     def fail(self, code: int, message: str, exc: BaseException | None = None) -> None:
         """Print the message (and the traceback when verbose), exit with ``code``."""
@@ -115,12 +117,18 @@ class Failures:
             signal.signal(sig, old)
         self._old.clear()
         self._store = None
+        self.cleanups.clear()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         code = EXIT_INTERRUPTED if signum == signal.SIGINT else 128 + signum
         name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         store = self._store
         done = ""
+        for cleanup in self.cleanups:
+            try:
+                cleanup()
+            except Exception:  # best effort: nothing may stop the exit
+                pass
         try:
             if store:
                 release_own_lock(store)
