@@ -118,3 +118,22 @@ def test_non_utf8_and_unreadable_files(tmp_path: Path) -> None:
     big.write_bytes(b"#" * (2 << 20))
     with pytest.raises(ConfigError, match="KiB"):
         load_config(big)
+
+
+def test_check_shows_the_estimates_and_refuses_past_the_limits(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from statmech.cli import app
+
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD)
+    result = CliRunner().invoke(app, ["check", str(good)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "estimated memory" in result.stdout and "per unit 1 MiB" in result.stdout
+    assert "core-seconds" in result.stdout and "limits" in result.stdout
+    big = tmp_path / "big.yaml"
+    big.write_text(GOOD.replace("L: [4, 8]", "L: [1000000]"))
+    result = CliRunner().invoke(app, ["check", str(big)])
+    assert result.exit_code == 2
+    assert "GiB" in result.stderr and "max_unit_memory_gib" in result.stderr
+    assert "Traceback" not in result.stderr
