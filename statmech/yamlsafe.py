@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from statmech.errors import InputError, truncate
 
