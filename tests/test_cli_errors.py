@@ -242,3 +242,13 @@ def test_summary_counts_units_of_a_lost_attempt_as_computed() -> None:
     rows = {ln.split("│")[1].strip(): ln.split("│")[2].strip()
             for ln in cap.get().splitlines() if ln.count("│") == 3}
     assert rows["skipped"] == "4" and rows["computed"] == "16"
+
+
+def test_reordered_axis_values_are_not_called_fewer(tmp_path: Path) -> None:
+    store = tmp_path / "o.zarr"
+    prepare(parse_config(ISING.format(store=store)))
+    cfg = config(tmp_path, store, ISING.replace("[2.0, 2.5]", "[2.5, 2.0]"))
+    code, _, err = invoke("sweep", str(cfg))
+    assert code == 3
+    assert_one_line(err, "same axis values in another order", "T: [2.0, 2.5]")
+    assert "fewer" not in err
