@@ -25,13 +25,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from distributed import Client, LocalCluster
-
 from statmech.config import ClusterConfig, JobqueueConfig
-from statmech.errors import ClusterError
+from statmech.errors import ClusterError, InputError
+
+if TYPE_CHECKING:  # distributed is imported when a cluster is needed (a 2-5 s import)
+    from distributed import Client
 
 #: seconds to reach a scheduler before giving up
 CONNECT_TIMEOUT = 4.0
@@ -261,8 +262,8 @@ def use_tls(tls_dir: str | os.PathLike[str]) -> None:
     }
     for path in (p["ca"], p["client"], p["client_key"]):
         if not Path(path).is_file():
-            raise ClusterError(f"TLS folder {tls_dir}: {Path(path).name} is missing; create the "
-                               f"certificates with `statmech certs {tls_dir}`")
+            raise InputError(f"TLS folder {tls_dir}: {Path(path).name} is missing; create the "
+                             f"certificates with `statmech certs {tls_dir}`")
     dask.config.set(settings)
     for key, value in settings.items():
         env = "DASK_" + key.upper().replace(".", "__").replace("-", "_")
@@ -290,6 +291,8 @@ def _sigint_ignored() -> Iterator[None]:
 def dask_cluster(cfg: ClusterConfig, workers: int | None = None,
                  address: str | None = None) -> Iterator[Client]:
     """Yield a client of the cluster the sweep runs on (closing what this call started)."""
+    from distributed import Client, LocalCluster
+
     address = address or cfg.address
     if cfg.tls_dir:
         use_tls(cfg.tls_dir)

@@ -252,3 +252,11 @@ def test_reordered_axis_values_are_not_called_fewer(tmp_path: Path) -> None:
     assert code == 3
     assert_one_line(err, "same axis values in another order", "T: [2.0, 2.5]")
     assert "fewer" not in err
+
+
+def test_tls_dir_without_certificates(tmp_path: Path) -> None:
+    cfg = config(tmp_path, tmp_path / "t.zarr")
+    code, _, err = invoke("sweep", str(cfg), "--address", "tls://127.0.0.1:1", "--tls-dir",
+                          str(tmp_path / "nocerts"))
+    assert code == 2
+    assert_one_line(err, "ca.pem is missing", "statmech certs")
