@@ -18,7 +18,10 @@ SUITES = {
     "refine": "benchmarks.refine",
     "dynamics": "benchmarks.dynamics",
     "hopfield": "benchmarks.hopfield",
+    "dense-hopfield": "benchmarks.dense_hopfield",
     "sk": "benchmarks.sk",
+    "rbm": "benchmarks.rbm",
+    "curie-weiss": "benchmarks.curie_weiss",
     "peers": "benchmarks.peers",
 }
 

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from statmech.models.ising import Ising2D, IsingSettings
+from statmech.models.ising.model import Ising2D, IsingSettings
 from statmech.seeding import unit_seed
 from statmech.theory.ising import TC_2D, kaufman_energy_heat
 

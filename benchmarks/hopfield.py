@@ -21,8 +21,7 @@ import time
 import numpy as np
 from numba import float32, njit, uint64
 
-from statmech.models.hopfield import n_patterns
-from statmech.models.hopfield_kernels import (
+from statmech.models.hopfield.kernels import (
     _shuffle,
     count_unstable,
     make_patterns,
@@ -31,6 +30,7 @@ from statmech.models.hopfield_kernels import (
     sequential,
     synchronous,
 )
+from statmech.models.hopfield.model import n_patterns
 from statmech.seeding import kernel_key
 from statmech.theory.hopfield import p_error_crosstalk, p_error_exact
 

@@ -13,7 +13,7 @@ import time
 import numpy as np
 from numba import njit
 
-from statmech.models.ising_kernels import flip_thresholds, simulate_2d, split_2d
+from statmech.models.ising.kernels import flip_thresholds, simulate_2d, split_2d
 from statmech.stats import binning
 from statmech.theory.ising import kaufman_energy_heat, onsager_energy
 
@@ -89,7 +89,7 @@ def run(quick: bool = False) -> list[dict]:
 
 def _msc_rows(quick: bool, ref_rate: dict) -> list[dict]:
     """The multi-spin-coded kernel (64 spins per word), with the energy check at T = 2."""
-    from statmech.models.msc_kernels import pack, probability_masks, simulate_msc
+    from statmech.models.ising.msc import pack, probability_masks, simulate_msc
 
     rows = []
     T = 2.0
@@ -128,7 +128,8 @@ def _cuda_rows(quick: bool, cpu_rate: float) -> list[dict]:
     differenced, so host-device copies are excluded as in NVIDIA's ising-gpu figures); the check
     is the energy at T = 2 (binned error) against Kaufman (L <= 256) or Onsager.
     """
-    from statmech.models.cuda_kernels import gpu_available, simulate_2d_cuda_many
+    from statmech.models.gpu import gpu_available
+    from statmech.models.ising.cuda import simulate_2d_cuda_many
 
     if not gpu_available():
         return [{"benchmark": "ising2d metropolis, numba.cuda", "case": "no GPU here",

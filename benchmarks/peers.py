@@ -52,7 +52,7 @@ def cuising_rate(output: str) -> float:
 
 def _ising_gpu_rows(quick: bool) -> list[dict]:
     """cuIsing beside our numba.cuda kernel on the same card, same L and T (kernel time only)."""
-    from statmech.models.cuda_kernels import gpu_available
+    from statmech.models.gpu import gpu_available
 
     binary = os.environ.get("ISING_GPU_BIN")
     if not binary or not gpu_available():
@@ -62,8 +62,8 @@ def _ising_gpu_rows(quick: bool) -> list[dict]:
     import numpy as np
     from numba import cuda
 
-    from statmech.models.cuda_kernels import simulate_2d_cuda
-    from statmech.models.ising_kernels import flip_thresholds, split_2d
+    from statmech.models.ising.cuda import simulate_2d_cuda
+    from statmech.models.ising.kernels import flip_thresholds, split_2d
     from statmech.theory.ising import onsager_energy
 
     rows = []
@@ -101,7 +101,7 @@ def run(quick: bool = False) -> list[dict]:
                         "check": "pip install pyalps to measure it here"}]
     import numpy as np
 
-    from statmech.models.ising_kernels import flip_thresholds, simulate_2d, split_2d
+    from statmech.models.ising.kernels import flip_thresholds, simulate_2d, split_2d
     from statmech.theory.ising import kaufman_energy_heat
 
     T = 2.0

@@ -17,7 +17,7 @@ state of every N = 20 sample.
 
 All timings are one thread, best of several repeats (the benchmark machine may be shared).
 
-GPU enumeration (numba.cuda, :func:`statmech.models.sk_cuda.enumerate_sk_cuda`; only where
+GPU enumeration (numba.cuda, :func:`statmech.models.sk.cuda.enumerate_sk_cuda`; only where
 ``gpu_available()``, otherwise one row says it was skipped): ``value`` is wall time of a whole
 call (transfers and host-side merging included, best of 2, the first compiles) / 2^N in
 picoseconds per configuration at N = 32 ... 40; ``ratio`` = the one-thread CPU kernel's time
@@ -34,14 +34,14 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from statmech.models.sk_kernels import (
+from statmech.models.sk.kernels import (
     EPS,
     Enumeration,
     draw_couplings,
     energy_units,
     enumerate_sk,
 )
-from statmech.models.sk_mc import mc_couplings, pt_ground_state
+from statmech.models.sk.mc import mc_couplings, pt_ground_state
 from statmech.theory.sk import brute_force
 
 
@@ -239,13 +239,13 @@ def _gpu_rows(quick: bool, cpu_ns: float | None) -> list[dict]:
     """numba.cuda enumeration: ps per configuration at N = 32 ... 40 and the CPU comparison."""
     import dataclasses
 
-    from statmech.models.cuda_kernels import gpu_available
+    from statmech.models.gpu import gpu_available
 
     if not gpu_available():
         return [{"benchmark": "sk exact enumeration, numba.cuda", "case": "skipped: no CUDA GPU",
                  "value": float("nan"), "unit": "ps/config", "ratio": None,
                  "check": "run on a machine with a CUDA GPU"}]
-    from statmech.models.sk_cuda import enumerate_sk_cuda
+    from statmech.models.sk.cuda import enumerate_sk_cuda
 
     rng = np.random.default_rng(2027)
     rows = []

@@ -200,7 +200,7 @@ def jobqueue_cluster(cfg: JobqueueConfig):  # type: ignore[no-untyped-def]
 
 def local_gpus() -> int:
     """Number of CUDA devices on this machine (0 without numba.cuda or a driver)."""
-    from statmech.models.cuda_kernels import gpu_available
+    from statmech.models.gpu import gpu_available
 
     if not gpu_available():
         return 0

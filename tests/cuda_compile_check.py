@@ -15,7 +15,8 @@ from numba import cuda, types
 
 assert os.environ.get("NUMBA_ENABLE_CUDASIM") != "1"
 
-from statmech.models import cuda_kernels, sk_cuda  # noqa: E402
+from statmech.models.ising import cuda as cuda_kernels  # noqa: E402
+from statmech.models.sk import cuda as sk_cuda  # noqa: E402
 
 CC = (9, 0)
 

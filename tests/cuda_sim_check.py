@@ -13,10 +13,10 @@ assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 # the simulator evaluates the 64-bit hash with NumPy scalars, which warn on (intended) wraparound
 warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
 
-from statmech.models import cuda_kernels  # noqa: E402
-from statmech.models.cuda_kernels import simulate_2d_cuda, simulate_2d_cuda_many  # noqa: E402
-from statmech.models.ising import Ising2D, IsingSettings  # noqa: E402
-from statmech.models.ising_kernels import flip_thresholds, simulate_2d, split_2d  # noqa: E402
+from statmech.models.ising import cuda as cuda_kernels  # noqa: E402
+from statmech.models.ising.cuda import simulate_2d_cuda, simulate_2d_cuda_many  # noqa: E402
+from statmech.models.ising.kernels import flip_thresholds, simulate_2d, split_2d  # noqa: E402
+from statmech.models.ising.model import Ising2D, IsingSettings  # noqa: E402
 
 
 def _lattice(L: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

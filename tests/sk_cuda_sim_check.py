@@ -17,14 +17,14 @@ import numpy as np
 
 assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
-from statmech.models.sk import SK, SKSettings  # noqa: E402
-from statmech.models.sk_cuda import THREADS, enumerate_sk_cuda  # noqa: E402
-from statmech.models.sk_kernels import (  # noqa: E402
+from statmech.models.sk.cuda import THREADS, enumerate_sk_cuda  # noqa: E402
+from statmech.models.sk.kernels import (  # noqa: E402
     Enumeration,
     draw_couplings,
     enumerate_sk,
     field_units,
 )
+from statmech.models.sk.model import SK, SKSettings  # noqa: E402
 
 CASES = 0
 TOTALS = {"launches": 0, "retries": 0, "multi_launch": 0, "multi_block": 0}

@@ -70,8 +70,8 @@ store: x.zarr
 
 
 def test_a_worker_without_gpu_warms_up_and_refuses_gpu_units() -> None:
-    from statmech.models.cuda_kernels import kernels_runnable
-    from statmech.models.ising import Ising2D, IsingSettings
+    from statmech.models.gpu import kernels_runnable
+    from statmech.models.ising.model import Ising2D, IsingSettings
 
     if kernels_runnable():
         pytest.skip("this machine can run the CUDA kernels")

@@ -15,7 +15,7 @@ import xarray as xr
 
 from statmech.analysis import hopfield as an
 from statmech.config import load_config
-from statmech.models.hopfield import VARIABLES
+from statmech.models.hopfield.model import VARIABLES
 from statmech.theory.hopfield import ags_critical
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,15 +13,7 @@ import pytest
 
 from statmech.config import ConfigError, parse_config
 from statmech.models import get_model
-from statmech.models.hopfield import (
-    VARIABLES,
-    Hopfield,
-    HopfieldSettings,
-    n_flipped,
-    n_patterns,
-    run_trial,
-)
-from statmech.models.hopfield_kernels import (
+from statmech.models.hopfield.kernels import (
     count_unstable,
     flip_random,
     make_patterns,
@@ -29,6 +21,14 @@ from statmech.models.hopfield_kernels import (
     overlaps,
     sequential,
     synchronous,
+)
+from statmech.models.hopfield.model import (
+    VARIABLES,
+    Hopfield,
+    HopfieldSettings,
+    n_flipped,
+    n_patterns,
+    run_trial,
 )
 from statmech.seeding import unit_seed
 

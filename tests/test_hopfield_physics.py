@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from statmech.models.hopfield import Hopfield, HopfieldSettings
-from statmech.models.hopfield_kernels import make_patterns, overlap_dtype, overlaps, sequential
+from statmech.models.hopfield.kernels import make_patterns, overlap_dtype, overlaps, sequential
+from statmech.models.hopfield.model import Hopfield, HopfieldSettings
 from statmech.seeding import unit_seed
 from statmech.theory import hopfield as th
 

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from statmech.models.ising import Ising1D, Ising2D, IsingSettings
-from statmech.models.ising_kernels import (
+from statmech.models.ising.kernels import (
     bond_sum_2d,
     flip_thresholds,
     join_2d,
@@ -19,6 +18,7 @@ from statmech.models.ising_kernels import (
     simulate_2d,
     split_2d,
 )
+from statmech.models.ising.model import Ising1D, Ising2D, IsingSettings
 from statmech.seeding import unit_seed
 from statmech.theory import ising as ex
 
@@ -220,7 +220,7 @@ def test_multispin_kernel_matches_the_scalar_kernel_statistically() -> None:
 def test_multispin_acceptance_bits_have_the_right_probability() -> None:
     """From the ordered lattice (every spin in class n = 0, flipping with p8 = exp(-8/T)):
     nothing flips at T = 0.05 (p8 = e^-160); at T = 1 flips appear at a small rate."""
-    from statmech.models.msc_kernels import pack, probability_masks, simulate_msc, unpack
+    from statmech.models.ising.msc import pack, probability_masks, simulate_msc, unpack
 
     L = 128
     for T, expected in ((1.0, None), (0.05, 0.0)):

@@ -15,9 +15,8 @@ import pytest
 from cuda_scripts import run_check
 
 from statmech.config import ConfigError, parse_config
-from statmech.models.cuda_kernels import gpu_available
-from statmech.models.sk import SK, SKSettings
-from statmech.models.sk_cuda import (
+from statmech.models.gpu import gpu_available
+from statmech.models.sk.cuda import (
     LAUNCH_STEPS,
     bin_thresholds,
     enumerate_sk_cuda,
@@ -25,7 +24,8 @@ from statmech.models.sk_cuda import (
     kernel_source,
     segment_bits,
 )
-from statmech.models.sk_kernels import EPS, Enumeration, draw_couplings, enumerate_sk
+from statmech.models.sk.kernels import EPS, Enumeration, draw_couplings, enumerate_sk
+from statmech.models.sk.model import SK, SKSettings
 
 SWEEP = """
 model: sk

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from statmech.config import ConfigError, parse_config
-from statmech.models.sk import SK, SKSettings
-from statmech.models.sk_kernels import (
+from statmech.models.sk.kernels import (
     EPS,
     code_to_spins,
     draw_couplings,
@@ -20,6 +19,7 @@ from statmech.models.sk_kernels import (
     field_units,
     spins_to_code,
 )
+from statmech.models.sk.model import SK, SKSettings
 from statmech.seeding import unit_seed
 from statmech.theory import sk as theory
 

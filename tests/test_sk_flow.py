@@ -16,8 +16,8 @@ import yaml
 
 from statmech.analysis import sk as an
 from statmech.config import parse_config
-from statmech.models.sk import SK
-from statmech.models.sk_kernels import EPS, spins_to_code
+from statmech.models.sk.kernels import EPS, spins_to_code
+from statmech.models.sk.model import SK
 from statmech.plots import write_figures
 from statmech.seeding import unit_seed
 from statmech.store import open_dataset

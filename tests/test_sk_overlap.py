@@ -14,7 +14,7 @@ import pytest
 import xarray as xr
 
 from statmech.analysis import sk as an
-from statmech.models.sk import SKOverlap, SKOverlapSettings
+from statmech.models.sk.model import SKOverlap, SKOverlapSettings
 from statmech.seeding import kernel_key, unit_seed
 from statmech.stats import binning
 from statmech.theory import sk as theory
@@ -66,8 +66,8 @@ def test_overlap_histogram_against_exact_distribution() -> None:
     total = pq.sum()
     assert total == settings.n_measurements and np.all(pq[n + 1:] == 0)
     # the binning error of an indicator series needs the series: rerun the kernel directly
-    from statmech.models.sk_kernels import EPS
-    from statmech.models.sk_mc import mc_couplings, pt_overlap
+    from statmech.models.sk.kernels import EPS
+    from statmech.models.sk.mc import mc_couplings, pt_overlap
 
     key_a, key_b = (kernel_key(c)
                     for c in unit_seed(5, "sk-overlap", point, 0).spawn(2)[1].spawn(2))

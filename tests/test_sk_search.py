@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from statmech.models.sk import SK, SKSettings
-from statmech.models.sk_kernels import (
+from statmech.models.sk.kernels import (
     EPS,
     draw_couplings,
     energy_units,
@@ -18,7 +17,7 @@ from statmech.models.sk_kernels import (
     field_units,
     spins_to_code,
 )
-from statmech.models.sk_mc import (
+from statmech.models.sk.mc import (
     energy_from_fields,
     local_fields,
     mc_couplings,
@@ -26,6 +25,7 @@ from statmech.models.sk_mc import (
     quench_kernel,
     random_spins,
 )
+from statmech.models.sk.model import SK, SKSettings
 from statmech.seeding import unit_seed
 
 SEARCH = SKSettings(method="search", max_n=64, runs=3, agree=3, sweeps=400, quenches=400,

@@ -20,12 +20,16 @@ from statmech.models.base import Model
 
 @cache
 def _registry() -> dict[str, type[Model]]:
-    from statmech.models.hopfield import Hopfield
-    from statmech.models.ising import Ising1D, Ising2D
-    from statmech.models.sk import SK, SKOverlap
+    from statmech.models.curie_weiss.model import CurieWeiss
+    from statmech.models.dense_hopfield.model import DenseHopfield
+    from statmech.models.hopfield.model import Hopfield
+    from statmech.models.ising.model import Ising1D, Ising2D
+    from statmech.models.rbm.model import RBM
+    from statmech.models.sk.model import SK, SKOverlap
 
     models: dict[str, type[Model]] = {
-        m.name: m for m in (Ising2D, Ising1D, Hopfield, SK, SKOverlap)
+        m.name: m
+        for m in (Ising2D, Ising1D, Hopfield, SK, SKOverlap, CurieWeiss, RBM, DenseHopfield)
     }
     for ep in metadata.entry_points(group="statmech.models"):
         models.setdefault(ep.name, ep.load())

@@ -79,6 +79,10 @@ class Model(ABC):
     parameters: ClassVar[tuple[Parameter, ...]]
     settings_class: ClassVar[type[BaseModel]]
     replica_dim: ClassVar[str] = "replica"
+    #: ``"module:attribute"`` of this model's :class:`statmech.presentation.Presentation`
+    #: (figures, report estimates, refinement targets), imported only by the presentation
+    #: layer; ``None``: generic figures and no estimates
+    presentation: ClassVar[str | None] = None
 
     def parameter(self, name: str) -> Parameter:
         """The declared parameter called ``name`` (``KeyError`` if there is none)."""

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from statmech.analysis import hopfield as an
 from statmech.analysis import sorted_by_axes
-from statmech.models.hopfield import n_patterns
+from statmech.models.hopfield.model import n_patterns
 from statmech.theory import hopfield as th
 
 

@@ -62,6 +62,8 @@ def ising_figure(ds: xr.Dataset, selection: dict[str, float] | None = None) -> F
                         label=f"{size} = {n}")
             _exact_finite(ax, model, name, int(n), B, T_fine, color)
         _exact_infinite(ax, model, name, B, T_fine)
+        if name == "abs_m":
+            _mean_field_overlay(ax, model, B, T_fine)
         if model == "ising2d" and B == 0:
             ax.axvline(exact.TC_2D, color="0.5", ls=":", lw=1)
         ax.set_xlabel("T  [J/k_B]")
@@ -112,6 +114,18 @@ def _exact_infinite(ax, model: str, name: str, B: float, T: np.ndarray) -> None:
             ax.plot(T, exact.chain_energy(T, B), **style)
         elif name == "abs_m" and B != 0:
             ax.plot(T, np.abs(exact.chain_magnetization(T, B)), **style)
+
+
+def _mean_field_overlay(ax, model: str, B: float, T: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """Weiss mean-field |m|(T), labelled "mean field": m = tanh((2d m + B)/T).
+
+    Tc^MF = 2d: 4 on the square lattice (exact 2.269), 2 on the chain (no transition at all).
+    """
+    from statmech.theory.curie_weiss import lattice_mean_field_m
+
+    d = 2 if model == "ising2d" else 1
+    ax.plot(T, np.abs(lattice_mean_field_m(T, B, d)), color="C7", lw=1.2, ls="-.",
+            label=f"mean field (Tc = {2 * d})")
 
 
 def figures(ds: xr.Dataset) -> dict[str, Figure]:

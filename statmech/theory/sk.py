@@ -136,7 +136,7 @@ def rs_solution(T: float, B: float = 0.0) -> tuple[float, float, float]:
 
 
 # ----------------------------------------------------------------------------- brute force
-#: coupling quantum of the models (J); duplicated from statmech.models.sk_kernels on purpose
+#: coupling quantum of the models (J); duplicated from statmech.models.sk.kernels on purpose
 #: so that this reference shares no code with the kernels it checks
 EPS = 2.0**-24
 

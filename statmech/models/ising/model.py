@@ -21,9 +21,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from statmech.models.base import Model, Parameter, Point, Scalar, Variable
-from statmech.models.ising_kernels import flip_thresholds, simulate_1d, simulate_2d, split_2d
-from statmech.models.msc_kernels import pack, probability_masks, simulate_msc
-from statmech.models.wolff_kernels import simulate_wolff
+from statmech.models.ising.kernels import flip_thresholds, simulate_1d, simulate_2d, split_2d
+from statmech.models.ising.msc import pack, probability_masks, simulate_msc
+from statmech.models.ising.wolff import simulate_wolff
 from statmech.rng import threshold31
 from statmech.seeding import kernel_key
 from statmech.stats import N_BLOCKS, binning, jackknife, tau_int
@@ -227,7 +227,7 @@ class _Ising(Model):
         tiny = settings.model_copy(update={"thermalization": 1, "sweeps": 2 * N_BLOCKS,
                                            "every": 1})
         if settings.backend == "cuda":
-            from statmech.models.cuda_kernels import kernels_runnable
+            from statmech.models.gpu import kernels_runnable
 
             if not kernels_runnable():  # every worker is warmed up; this one gets no GPU batch
                 tiny = tiny.model_copy(update={"backend": "cpu"})
@@ -284,7 +284,7 @@ class Ising2D(_Ising):
         key = kernel_key(kernel_ss)
         simulate = simulate_2d
         if self._on_gpu(settings):
-            from statmech.models.cuda_kernels import simulate_2d_cuda as simulate
+            from statmech.models.ising.cuda import simulate_2d_cuda as simulate
         bonds, mags, acc = simulate(
             a, b, thr, key, settings.thermalization, settings.n_measurements, settings.every
         )
@@ -295,7 +295,7 @@ class Ising2D(_Ising):
         """Whether the checkerboard kernel runs on the GPU here (cuda without one: an error)."""
         if settings.backend == "cpu":
             return False
-        from statmech.models.cuda_kernels import kernels_runnable
+        from statmech.models.gpu import kernels_runnable
 
         if kernels_runnable():
             return True
@@ -322,7 +322,7 @@ class Ising2D(_Ising):
         assert isinstance(settings, IsingSettings)
         if settings.backend == "cpu":
             return 1
-        from statmech.models.cuda_kernels import kernels_runnable
+        from statmech.models.gpu import kernels_runnable
 
         return GPU_GROUP if kernels_runnable() else 1
 
@@ -338,7 +338,7 @@ class Ising2D(_Ising):
         assert isinstance(settings, IsingSettings)
         if not self._on_gpu(settings):
             return super().run_many(points, settings, seeds)
-        from statmech.models.cuda_kernels import simulate_2d_cuda_many
+        from statmech.models.ising.cuda import simulate_2d_cuda_many
 
         results: list[dict[str, np.ndarray]] = [{} for _ in points]
         by_size: dict[int, list[int]] = {}

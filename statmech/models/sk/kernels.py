@@ -513,7 +513,7 @@ def enumerate_sk(
     ``max_minima``: how many of the lowest local minima are kept (caps the degeneracy count);
     the histogram of stable-state energies per spin has ``bins`` bins on ``[e_min, e_max)``
     (bin ``floor((e - e_min) / de)`` in float64), states outside are counted in ``below`` /
-    ``above``. The GPU twin is :func:`statmech.models.sk_cuda.enumerate_sk_cuda`.
+    ``above``. The GPU twin is :func:`statmech.models.sk.cuda.enumerate_sk_cuda`.
     """
     n = int(jq.shape[0])
     check_enumeration_args(n, max_minima)

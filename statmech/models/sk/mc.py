@@ -1,6 +1,6 @@
 """Monte Carlo kernels of the SK model: Metropolis, parallel tempering, zero-temperature quenches.
 
-Conventions as in :mod:`statmech.models.sk_kernels`: ``H = -sum_{i<j} J_ij s_i s_j - B sum_i s_i``,
+Conventions as in :mod:`statmech.models.sk.kernels`: ``H = -sum_{i<j} J_ij s_i s_j - B sum_i s_i``,
 k_B = 1, ``beta = 1 / T``. Exact integer arithmetic: the kernels take the integer couplings
 ``Jq`` (int32, ``J = EPS * Jq``) and ``Bq``; local fields ``h_i = sum_j Jq_ij s_j + Bq`` are
 int32 and energies int64, all in units of ``EPS = 2**-24`` J. Incremental energies never drift
@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import int8, int32, int64, njit, uint64
 
-from statmech.models.sk_kernels import EPS
+from statmech.models.sk.kernels import EPS
 from statmech.rng import GAMMA, JIT, draw64, mix64, uniform
 
 #: int32 fields: sum_j |J_ij| + |B| must stay below this (J units)

@@ -1,6 +1,6 @@
 """numba.cuda exact enumeration of the SK model: the same :class:`Enumeration` as the CPU kernel.
 
-Conventions are those of :mod:`statmech.models.sk_kernels`: couplings ``Jq`` and the field
+Conventions are those of :mod:`statmech.models.sk.kernels`: couplings ``Jq`` and the field
 ``Bq`` are integers (units ``EPS = 2**-24`` J), the fields are int32 in units ``EPS / 2`` with
 the lowest bit of a stored field marking a down spin (``x_j = h_j - [s_j = -1]``, so that the
 sign bit of ``x_j ^ (x_j << 31)`` is the sign bit of ``s_j h_j``), Gray-code step ``t`` flips
@@ -26,7 +26,7 @@ Design (one sample per call, ``2**(N-1)`` Gray-code steps):
   OR-reduction (a balanced tree) of ``x_j ^ (x_j << 31)`` -- negative iff some spin is unstable;
   for B != 0 two reductions, of ``(x_j +- 2 Bq) ^ (x_j << 31)``, for ``s`` and ``-s``.
 * **Slow path** (local minima only, a few thousand per sample at N = 40): the energy, strict
-  stability and the histogram bin as in :func:`statmech.models.sk_kernels._visit`, written out
+  stability and the histogram bin as in :func:`statmech.models.sk.kernels._visit`, written out
   at its two places in the kernel (no device function takes the fields); counts and
   histogram with int64 atomics. The histogram bin is found by a binary search in integer energy
   thresholds precomputed on the host with the CPU's float64 formula
@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 from numba import cuda, int32, int64
 
-from statmech.models.sk_kernels import (
+from statmech.models.sk.kernels import (
     EPS,
     Enumeration,
     check_enumeration_args,
@@ -240,7 +240,7 @@ def kernel_source(lanes: int, field: bool) -> str:
 def _kernel(lanes: int, field: bool) -> Any:
     """The compiled (lazily, per argument types) kernel for ``lanes`` lanes."""
     src = kernel_source(lanes, field)
-    filename = f"<statmech.models.sk_cuda kernel lanes={lanes} field={field}>"
+    filename = f"<statmech.models.sk.cuda kernel lanes={lanes} field={field}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     namespace: dict[str, Any] = {"cuda": cuda, "int32": int32, "int64": int64,
                                  "_INT64_MAX": int64(_INT64_MAX), "_record": _record}
@@ -312,7 +312,7 @@ def enumerate_sk_cuda(
     capacity: int | None = None,
     stats: dict[str, int] | None = None,
 ) -> Enumeration:
-    """GPU twin of :func:`statmech.models.sk_kernels.enumerate_sk` (same arguments, same result).
+    """GPU twin of :func:`statmech.models.sk.kernels.enumerate_sk` (same arguments, same result).
 
     ``jq``: symmetric integer couplings (units EPS, zero diagonal); ``bq``: B in units EPS;
     ``tol_units``, ``max_minima``, ``e_min``, ``e_max``, ``bins`` as for the CPU. Tuning (the

@@ -3,7 +3,7 @@
 Conventions: k_B = 1, T is the temperature (in units of the Hebbian coupling scale). Every
 sample draws ``p = round(alpha N)`` (half up) random +-1 patterns ``xi^mu`` and builds the network
 ``J_ij = (1/N) sum_mu xi_i^mu xi_j^mu``, ``J_ii = 0`` (never as a matrix, see
-:mod:`statmech.models.hopfield_kernels`). Local field ``h_i = sum_{j != i} J_ij s_j``; energy per
+:mod:`statmech.models.hopfield.kernels`). Local field ``h_i = sum_{j != i} J_ij s_j``; energy per
 spin ``E/N = -(1/2N) sum_{i != j} J_ij s_i s_j = -(1/2) sum_mu (m^mu)^2 + p/(2N)``; overlap
 ``m^mu = (1/N) sum_i xi_i^mu s_i``.
 
@@ -38,7 +38,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from statmech.models.base import Model, Parameter, Point, Scalar, Variable
-from statmech.models.hopfield_kernels import (
+from statmech.models.hopfield.kernels import (
     count_unstable,
     flip_random,
     make_patterns,

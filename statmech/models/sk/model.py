@@ -5,11 +5,11 @@ overlaps). Conventions: J = 1 (the coupling scale), k_B = 1,
 ``H = -sum_{i<j} J_ij s_i s_j - B sum_i s_i`` with ``J_ij ~ N(0, 1/N)`` i.i.d. (T_c = 1 at
 B = 0), ``T`` the temperature. Energies are per spin (``e = H / N``) unless a variable says
 "total"; logarithms are natural. Couplings and B are rounded to multiples of
-``EPS = 2**-24`` so that every energy and field is exact (see :mod:`statmech.models.sk_kernels`).
+``EPS = 2**-24`` so that every energy and field is exact (see :mod:`statmech.models.sk.kernels`).
 
 Disorder is the ``sample`` dimension: the unit (point, sample) draws its own coupling matrix
 from its own random stream, ``seed.spawn(2)[0]`` -> ``numpy.random.default_rng`` ->
-:func:`~statmech.models.sk_kernels.draw_couplings`. The couplings therefore depend on
+:func:`~statmech.models.sk.kernels.draw_couplings`. The couplings therefore depend on
 (seed, model name, N, B, sample) only -- not on the settings: the ``enumeration`` and
 ``search`` methods of ``sk`` see the same samples, and :meth:`SK.couplings` regenerates them.
 
@@ -17,7 +17,7 @@ from its own random stream, ``seed.spawn(2)[0]`` -> ``numpy.random.default_rng``
 ground-state energy, degeneracy, gaps, the number of single-spin-flip stable configurations
 (``s_i h_i > 0`` for all i, with ``h_i = sum_j J_ij s_j + B``) and the histogram of their
 energies, and the ground-state configuration, on the CPU or (``backend: cuda`` / ``auto``) a
-GPU with exactly the same result (:mod:`statmech.models.sk_cuda`). ``method: search``: independent
+GPU with exactly the same result (:mod:`statmech.models.sk.cuda`). ``method: search``: independent
 parallel-tempering runs for the ground state (with a success criterion) and zero-temperature
 quenches from random starts for metastable states, for N up to a few thousand.
 
@@ -36,7 +36,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from statmech.models.base import Model, Parameter, Point, Scalar, Variable
-from statmech.models.sk_kernels import (
+from statmech.models.sk.kernels import (
     B_LIMIT,
     ENUMERATION_LIMIT,
     EPS,
@@ -44,7 +44,7 @@ from statmech.models.sk_kernels import (
     enumerate_sk,
     field_units,
 )
-from statmech.models.sk_mc import mc_couplings, pt_ground_state, pt_overlap, quench_kernel
+from statmech.models.sk.mc import mc_couplings, pt_ground_state, pt_overlap, quench_kernel
 from statmech.seeding import kernel_key
 from statmech.stats import N_BLOCKS, binning, tau_int
 
@@ -461,7 +461,7 @@ class SK(_SKBase):
         run_enumeration = enumerate_sk
         if settings.backend != "cpu":
             if _gpu_here():
-                from statmech.models.sk_cuda import enumerate_sk_cuda
+                from statmech.models.sk.cuda import enumerate_sk_cuda
 
                 run_enumeration = enumerate_sk_cuda
             elif settings.backend == "cuda":
@@ -525,7 +525,7 @@ class SK(_SKBase):
 
 def _gpu_here() -> bool:
     """Whether backend cuda / auto runs the GPU enumeration here (a device, or the simulator)."""
-    from statmech.models.cuda_kernels import kernels_runnable
+    from statmech.models.gpu import kernels_runnable
 
     return kernels_runnable()
 

@@ -1,7 +1,7 @@
 """numba.cuda checkerboard kernels of the 2D Ising model: the same Markov chain as the CPU kernel.
 
 Same layout, same update rule and the same random numbers as
-:func:`statmech.models.ising_kernels.simulate_2d`: site ``j`` of a row takes the high 31 bits
+:func:`statmech.models.ising.kernels.simulate_2d`: site ``j`` of a row takes the high 31 bits
 of random word ``j`` of its row if ``j < ceil(H/2)``, else the low 31 bits of word
 ``j - ceil(H/2)``. Spins, thresholds and measured sums are integers, so a GPU run is bitwise
 identical to a CPU run of the same unit -- ``backend: auto`` stays reproducible whatever mix of
@@ -53,21 +53,6 @@ PACK = 16
 RESIDENT_WORK = 4096
 _LOW31 = uint64(0x7FFFFFFF)
 _BYTE_SIGNS = 0x01010101
-
-
-def gpu_available() -> bool:
-    """Whether a real CUDA device can run the kernels (the simulator does not count)."""
-    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
-        return False
-    try:
-        return bool(cuda.is_available())
-    except Exception:  # no driver, no toolkit
-        return False
-
-
-def kernels_runnable() -> bool:
-    """Whether the CUDA kernels can run here: a real device, or numba's simulator (tests)."""
-    return gpu_available() or os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 
 
 @cuda.jit(device=True, inline=True)
@@ -316,10 +301,10 @@ def simulate_2d_cuda_many(
     """``n`` independent lattices of one size in one set of launches.
 
     ``a``, ``b``: int8 ``(n, L, L/2)`` checkerboard arrays (updated in place); ``thr``:
-    ``(n, 10)`` thresholds of :func:`statmech.models.ising_kernels.flip_thresholds`;
+    ``(n, 10)`` thresholds of :func:`statmech.models.ising.kernels.flip_thresholds`;
     ``keys``: ``n`` uint64 stream keys. Returns ``bonds``, ``mags`` (int64 ``(n, n_meas)``) and
     ``accepted`` (int64 ``(n,)``): lattice ``i`` gets exactly what
-    :func:`statmech.models.ising_kernels.simulate_2d` returns for ``a[i], b[i], thr[i], keys[i]``.
+    :func:`statmech.models.ising.kernels.simulate_2d` returns for ``a[i], b[i], thr[i], keys[i]``.
     """
     n, L, H = a.shape
     per_half = L * ((H + 1) // 2)
@@ -356,7 +341,7 @@ def simulate_2d_cuda_many(
 def simulate_2d_cuda(a: np.ndarray, b: np.ndarray, thr: np.ndarray, key: np.uint64,
                      n_therm: int, n_meas: int, every: int,
                      ) -> tuple[np.ndarray, np.ndarray, int]:
-    """GPU twin of :func:`statmech.models.ising_kernels.simulate_2d` (same arguments/results)."""
+    """GPU twin of :func:`statmech.models.ising.kernels.simulate_2d` (same arguments/results)."""
     a3, b3 = a[None].copy(), b[None].copy()
     bonds, mags, acc = simulate_2d_cuda_many(
         a3, b3, thr[None], np.array([key], dtype=np.uint64), n_therm, n_meas, every)

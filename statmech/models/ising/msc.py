@@ -1,6 +1,6 @@
 """Multi-spin-coded Metropolis for the 2D Ising model at B = 0: 64 spins per machine word.
 
-Layout: the checkerboard of :mod:`statmech.models.ising_kernels` with each sublattice row of
+Layout: the checkerboard of :mod:`statmech.models.ising.kernels` with each sublattice row of
 ``H = L / 2`` sites packed into ``Q = H / 64`` words (so L must be a multiple of 128); bit ``b``
 of word ``q`` is site ``j = 64 q + b``, set when the spin is up. Site ``j`` of colour ``c`` in
 row ``r`` has its neighbours in the other colour at ``(r +- 1, j)``, ``(r, j)`` and
@@ -172,7 +172,7 @@ def half_sweep_msc(a, o, c, p4, p8, key, ctr, measure, scratch):
 
 @njit(**JIT)
 def simulate_msc(a, b, p4, p8, key, n_therm, n_meas, every):
-    """Like :func:`statmech.models.ising_kernels.simulate_2d` on packed sublattices.
+    """Like :func:`statmech.models.ising.kernels.simulate_2d` on packed sublattices.
 
     ``p4``, ``p8`` are the 64 binary digits of ``exp(-4/T)`` and ``exp(-8/T)`` as all-ones /
     zero words (:func:`probability_masks`).

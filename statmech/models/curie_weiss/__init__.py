@@ -1,0 +1,1 @@
+"""The Curie-Weiss (mean-field Ising) model: exact M-only chain, three protocols."""
