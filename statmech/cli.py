@@ -37,7 +37,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from statmech.errors import InputError, StoreError
+from statmech.errors import InputError, StatmechError, StoreError
 from statmech.guard import Failures, guarded
 
 console = Console()
@@ -479,7 +479,9 @@ def refine(
     ds = open_dataset(store)
     try:
         sw, added = refined_sweep(ds, str(store), near, points)
-    except (ValueError, KeyError) as exc:
+    except Exception as exc:  # the estimate cannot be made on this store
+        if isinstance(exc, StatmechError):
+            raise
         model = ds.attrs.get("model", "?")
         raise InputError(f"cannot refine {store} (model {model}) near {near}: {_short(exc)}; "
                          "choose --near binder-crossing or chi-peak for Ising stores, "
