@@ -60,7 +60,12 @@ def prefect_api() -> Iterator[str]:
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     server = _temporary_server_class()(_free_port())
-    server.start(timeout=SERVER_START_TIMEOUT)  # a first start migrates a new database
+    try:
+        server.start(timeout=SERVER_START_TIMEOUT)  # a first start migrates a new database
+    except Exception as exc:
+        server.stop()
+        raise ClusterError(f"the temporary Prefect server did not start ({_short(exc)}); "
+                           "set PREFECT_API_URL to a running Prefect server") from exc
     watchdog = _Watchdog(server)
     watchdog.start()
     # Prefect reads its settings when imported: update this process's settings explicitly,
