@@ -1,5 +1,6 @@
-# One image for every service of docker-compose.yml: Prefect server, Dask scheduler and
-# workers, and the runner that serves scheduled sweeps.
+# One image for every service of docker-compose.yml: the certificate maker, Prefect server, Dask
+# scheduler and workers, and the runner that serves scheduled sweeps. No secret is baked in: the
+# TLS certificates are mounted at /certs and the passwords come from the environment.
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \

@@ -42,11 +42,16 @@ def previous_run(root: Path, before: str) -> Path | None:
 
 @flow(name="statmech-scheduled-sweep", log_prints=True, persist_result=False)
 def scheduled_sweep(config: str, root: str | None = None, address: str | None = None,
-                    workers: int | None = None) -> dict[str, Any]:
-    """Run the sweep into a new store under ``root`` and report drift against the last run."""
+                    workers: int | None = None, tls_dir: str | None = None) -> dict[str, Any]:
+    """Run the sweep into a new store under ``root`` and report drift against the last run.
+
+    ``tls_dir``: the certificates of :mod:`statmech.certs` for a ``tls://`` scheduler.
+    """
     from flows.sweep import run_sweep
 
     sweep = load_config(config)
+    if tls_dir:
+        sweep = sweep.with_overrides(cluster=sweep.cluster.model_copy(update={"tls_dir": tls_dir}))
     folder = Path(root) if root else default_root(sweep.store)
     folder.mkdir(parents=True, exist_ok=True)
     # time first (runs sort chronologically), then the flow run id (two runs in one second)

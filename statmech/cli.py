@@ -8,6 +8,10 @@
 ``statmech drift OLD NEW``  compare two runs of a sweep point by point
 ``statmech report STORE``   static HTML report with estimates, figures and provenance
 ``statmech refine STORE``   add points where an estimate is least certain, compute only those
+``statmech certs DIR``      TLS certificates (CA, scheduler, worker, client) for a Dask cluster
+
+Every command ends with one line naming the problem and the fix, and a documented exit code
+(:mod:`statmech.errors`, README "Exit codes"); ``statmech --verbose ...`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -33,27 +37,71 @@ from rich.progress import (
 )
 from rich.table import Table
 
-app = typer.Typer(
+from statmech.errors import InputError, StatmechError, StoreError
+from statmech.guard import Failures, guarded
+
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+FAILURES = Failures(err_console)
+
+
+class _App(typer.Typer):
+    """A Typer app whose commands report errors in one line with an exit code (no traceback)."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        register = super().command(*args, **kwargs)
+        return lambda f: register(guarded(f, FAILURES))
+
+
+app = _App(
     help="Distributed parameter sweeps of statistical-mechanics models.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
 
 
-def _load(config: Path, store: str | None = None):  # type: ignore[no-untyped-def]
-    from statmech.config import ConfigError, load_config
+@app.callback()
+def _options(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                          help="show the traceback of an error")] = False,
+) -> None:
+    """Distributed parameter sweeps of statistical-mechanics models."""
+    FAILURES.verbose = verbose
 
-    try:
-        sweep = load_config(config)
-    except ConfigError as exc:
-        err_console.print(f"[bold red]Invalid sweep file[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+
+def _load(config: Path, store: str | None = None,  # type: ignore[no-untyped-def]
+          tls_dir: Path | None = None):
+    from statmech.config import load_config
+
+    sweep = load_config(config)  # ConfigError: "Invalid sweep file ...", exit code 2
     if store:
         sweep = sweep.with_overrides(store=store)
+    tls = str(tls_dir) if tls_dir else os.environ.get("STATMECH_TLS_DIR") or None
+    if tls:
+        sweep = sweep.with_overrides(
+            cluster=sweep.cluster.model_copy(update={"tls_dir": tls}))
     return sweep
+
+
+def _check_cluster(sw: Any, address: str | None) -> None:
+    """Fail in seconds, before any server starts, when the scheduler cannot be reached."""
+    from statmech.cluster import probe_address, use_tls
+
+    address = address or sw.cluster.address
+    if sw.cluster.tls_dir:
+        use_tls(sw.cluster.tls_dir)
+    if address:
+        if address.startswith("tls://") and not sw.cluster.tls_dir and not _tls_configured():
+            raise InputError(f"{address} is a TLS scheduler: give --tls-dir (the folder of "
+                             "`statmech certs`) or set cluster.tls_dir")
+        probe_address(address)
+
+
+def _tls_configured() -> bool:
+    import dask
+
+    return bool(dask.config.get("distributed.comm.tls.client.cert", None))
 
 
 class _Rate(TextColumn):
@@ -79,27 +127,21 @@ def sweep(
     plots: Annotated[
         Path | None, typer.Option(help="write figures to this folder at the end")
     ] = None,
+    tls_dir: Annotated[
+        Path | None, typer.Option(help="TLS certificates (`statmech certs`) for tls:// clusters")
+    ] = None,
     verbose: Annotated[bool, typer.Option(help="show Prefect and Dask logs")] = False,
 ) -> None:
     """Run a sweep: compute every missing unit and store it as soon as it is done."""
-    if not verbose:  # before dask is imported: worker processes inherit the environment
+    if verbose:
+        FAILURES.verbose = True
+    else:  # before dask is imported: worker processes inherit the environment
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    sw = _load(config, store)
-    from statmech.plan import preflight
-    from statmech.store import StoreBusyError, StoreMismatchError, lock_path
-
-    try:
-        state = preflight(sw, extend)
-        if lock_path(sw.store).exists():
-            from statmech.store import store_lock
-
-            with store_lock(sw.store):  # takes over a stale lock, refuses a live one
-                pass
-    except (StoreMismatchError, StoreBusyError) as exc:
-        err_console.print(f"[bold red]Store refused:[/] {exc}", highlight=False)
-        raise typer.Exit(3) from None
-    _graceful_sigterm()
+    sw = _load(config, store, tls_dir)
+    _check_cluster(sw, address)
+    state = _preflight_store(sw, extend)
+    FAILURES.interruptible(sw.store, f"statmech sweep {config}")
     from flows.sweep import run_sweep
     from statmech.grid import Grid
     from statmech.runner import PROGRESS_TOPIC
@@ -116,6 +158,7 @@ def sweep(
         TimeRemainingColumn(), console=console, transient=False,
     )
     task_id = progress.add_task("units", total=None)
+    FAILURES.cleanups.append(progress.stop)  # restores the terminal on Ctrl-C
     lock = threading.Lock()
     store_path = str(Path(sw.store).resolve())  # run_sweep sends absolute paths
 
@@ -148,6 +191,7 @@ def sweep(
                             on_cluster=on_cluster)
     finally:
         progress.stop()
+        FAILURES.done_interruptible()
     wall = time.perf_counter() - t0
     _print_summary(summary, wall)
     if plots is not None:
@@ -159,18 +203,61 @@ def sweep(
         raise typer.Exit(1)
 
 
-def _graceful_sigterm() -> None:
-    """Turn SIGTERM into SystemExit so that the cluster, the server and the lock are released."""
-    import signal
+def _preflight_store(sw: Any, extend: bool) -> str:
+    """Check the store path before any server or cluster starts: ``new``/``same``/``extends``."""
+    from statmech.guard import check_writable, clear_garbage_lock
+    from statmech.plan import preflight
+    from statmech.store import lock_path, store_lock
 
-    def handler(signum: int, frame: Any) -> None:
-        raise SystemExit(128 + signum)
+    check_writable(Path(sw.store))
+    clear_garbage_lock(lock_path(sw.store), err_console)
+    try:
+        state = preflight(sw, extend)
+    except Exception as exc:
+        if type(exc).__name__ == "StoreMismatchError":
+            _explain_reordered_axes(sw)
+        if type(exc).__name__ in ("StoreMismatchError", "StoreBusyError") or \
+                isinstance(exc, StoreError):
+            raise
+        raise StoreError(f"{sw.store} cannot be read ({_short(exc)}); it is corrupt or "
+                         f"incomplete: run `statmech verify {sw.store}`, or move it away and "
+                         "rerun") from exc
+    if lock_path(sw.store).exists():
+        with store_lock(sw.store):  # takes over a stale lock, refuses a live one
+            pass
+    return str(state)
 
-    signal.signal(signal.SIGTERM, handler)
+
+def _explain_reordered_axes(sw: Any) -> None:
+    """A store refused as having "fewer axis values" may hold the same values in another order."""
+    from statmech.store import Store
+
+    try:
+        _, coords, _ = Store(sw.store).grid()
+    except Exception:  # the original refusal stands
+        return
+    if set(coords) != set(sw.axes):
+        return
+    same = all(sorted(coords[n].tolist()) == sorted(sw.axes[n].tolist()) for n in sw.axes)
+    if same:
+        moved = [n for n in sw.axes if coords[n].tolist() != sw.axes[n].tolist()]
+        shown = "; ".join(f"{n}: {coords[n].tolist()[:8]}" for n in moved)
+        raise StoreError(f"{sw.store} holds the same axis values in another order ({shown}); "
+                         "list them in the store's order, or use a new store path")
+
+
+def _short(exc: BaseException) -> str:
+    from statmech.guard import short
+
+    return short(exc)
 
 
 def _print_summary(summary: dict[str, Any], wall: float) -> None:
     table = Table(title="sweep finished", show_header=False)
+    # units done in this run, whichever attempt wrote them (a batch retried after a lost
+    # worker reports only the units its last attempt computed)
+    summary = {**summary, "computed": max(
+        summary["total"] - summary["skipped"] - summary["missing"], 0)}
     for key in ("store", "total", "skipped", "computed", "failed", "missing", "batches"):
         table.add_row(key, str(summary[key]))
     table.add_row("wall time", f"{wall:.1f} s")
@@ -186,15 +273,23 @@ def deploy(
     root: Annotated[str | None, typer.Option(help="folder of the run stores")] = None,
     address: Annotated[str | None, typer.Option(help="Dask scheduler of every run")] = None,
     workers: Annotated[int | None, typer.Option(help="local workers of every run")] = None,
+    tls_dir: Annotated[
+        Path | None, typer.Option(help="TLS certificates (`statmech certs`) for tls:// clusters")
+    ] = None,
 ) -> None:
     """Serve scheduled reruns of a sweep as a Prefect deployment (runs until stopped).
 
     Every run writes a new store under ROOT and a drift report against the previous run.
     """
-    sw = _load(config)
+    sw = _load(config, tls_dir=tls_dir)
     if (cron is None) == (interval is None):
-        err_console.print("[red]give exactly one of --cron and --interval[/]")
-        raise typer.Exit(2)
+        raise InputError("give exactly one of --cron and --interval")
+    if cron is not None:
+        _check_cron(cron)
+    if interval is not None and not interval > 0:
+        raise InputError(f"--interval must be a positive number of seconds, got {interval:g}")
+    if address:
+        _check_cluster(sw, address)
     from statmech.cluster import configured_api_url
 
     if not configured_api_url():
@@ -204,12 +299,29 @@ def deploy(
 
     folder = str(Path(root).resolve()) if root else str(default_root(sw.store).resolve())
     params = {"config": str(config.resolve()), "root": folder, "address": address,
-              "workers": workers}
+              "workers": workers, "tls_dir": sw.cluster.tls_dir}
     console.print(f"Serving [bold]{name or sw.name}[/]: runs into {folder} "
                   f"({'cron ' + cron if cron else f'every {interval:g} s'}); Ctrl-C stops.")
     # one run at a time: a late run waits instead of piling up on the cluster
-    scheduled_sweep.serve(name=name or sw.name, cron=cron, interval=interval,
-                          parameters=params, pause_on_shutdown=False, limit=1)
+    try:
+        scheduled_sweep.serve(name=name or sw.name, cron=cron, interval=interval,
+                              parameters=params, pause_on_shutdown=False, limit=1)
+    except KeyboardInterrupt:
+        err_console.print("Stopped serving (Ctrl-C).")
+
+
+def _check_cron(cron: str) -> None:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    from statmech.errors import truncate
+
+    try:
+        valid = len(cron) <= 200 and CronSchedule(cron=cron) is not None
+    except ValueError:
+        valid = False
+    if not valid:
+        raise InputError(f"--cron {truncate(cron, 60)} is not a cron schedule; give five "
+                         'fields, minute hour day month weekday, e.g. "0 3 * * *"')
 
 
 @app.command()
@@ -220,23 +332,43 @@ def drift(
     """Compare two runs of a sweep point by point (exit code 1 on drift)."""
     from statmech.drift import compare
 
+    _require_store(old)
+    _require_store(new)
     report = compare(old, new)
     console.print(report.to_markdown(), markup=False, highlight=False)
     if not report.passed:
+        err_console.print(f"[bold red]error:[/] {report.verdict}: the runs differ beyond their "
+                          "errors; see the report above", highlight=False)
         raise typer.Exit(1)
+
+
+def _require_store(path: Path, need_done: bool = False) -> None:
+    """Refuse a path that is not a readable statmech store in one line (exit 2 or 3)."""
+    from statmech.guard import require_store
+
+    require_store(path, need_done)
 
 
 @app.command()
 def check(config: Annotated[Path, typer.Argument(help="sweep file (YAML)")]) -> None:
-    """Validate a sweep file; show the grid, the cost estimate and the batches."""
+    """Validate a sweep file; show the grid, the compute and memory estimate and the batches."""
     sw = _load(config)
     from statmech.grid import Grid, make_batches
+    from statmech.limits import estimate, human_bytes, human_seconds
 
     grid = Grid(sw.axes, sw.fixed, sw.replicas)
-    units = list(grid.units())
-    cost = sum(sw.model.cost(grid.point(u[0]), sw.settings) for u in units)
-    batches = make_batches(units, lambda u: sw.model.cost(grid.point(u[0]), sw.settings),
-                           sw.batch.target_seconds, sw.batch.size)
+    est = sw.estimate or estimate(sw.model, sw.settings, sw.axes, sw.fixed, sw.replicas)
+    cost = est.core_seconds
+    if grid.n_units <= 200_000:
+        units = list(grid.units())
+        n_batches = len(make_batches(units, lambda u: sw.model.cost(grid.point(u[0]),
+                                                                    sw.settings),
+                                     sw.batch.target_seconds, sw.batch.size))
+        batches = f"{n_batches}"
+    else:  # too many units to batch here: the flow batches them
+        per = sw.batch.size or max(1, round(sw.batch.target_seconds * grid.n_units / max(cost,
+                                                                                        1e-9)))
+        batches = f"about {max(1, grid.n_units // per)}"
     table = Table(title=f"{sw.name} ({sw.model.name}) is valid", show_header=False)
     for name, values in sw.axes.items():
         shown = ", ".join(f"{v:g}" for v in values[:8]) + (" ..." if len(values) > 8 else "")
@@ -245,8 +377,17 @@ def check(config: Annotated[Path, typer.Argument(help="sweep file (YAML)")]) -> 
         table.add_row(f"fixed {name}", f"{value:g}")
     table.add_row("settings", json.dumps(sw.settings.model_dump(mode="json")))
     table.add_row("units", f"{grid.n_units} ({grid.n_points} points x {sw.replicas})")
-    table.add_row("estimated compute", f"{cost:.0f} core-seconds")
-    table.add_row("batches", f"{len(batches)} (about {sw.batch.target_seconds:g} s each)")
+    sampled = " (sampled)" if est.sampled else ""
+    table.add_row("estimated compute", f"{cost:.0f} core-seconds ({human_seconds(cost)})"
+                  f"{sampled}; longest unit {human_seconds(est.max_unit_seconds)}")
+    table.add_row("estimated memory", "per unit " + (human_bytes(est.max_unit_bytes)
+                                                     if est.max_unit_bytes is not None
+                                                     else "not estimated by this model"))
+    lim = sw.limits
+    table.add_row("limits", f"{lim.max_units:.3g} units, {lim.max_unit_memory_gib:g} GiB and "
+                  f"{lim.max_unit_hours:g} h per unit, {lim.max_core_hours:.3g} core-hours "
+                  "(raise them under limits: in the sweep file)")
+    table.add_row("batches", f"{batches} (about {sw.batch.target_seconds:g} s each)")
     table.add_row("store", sw.store)
     console.print(table)
 
@@ -256,10 +397,8 @@ def status(store: Annotated[Path, typer.Argument(help="a statmech zarr store")])
     """Show done / missing / failed units, the sweep's summary and the last errors."""
     from statmech.store import Store
 
+    _require_store(store)
     st = Store(store)
-    if not st.exists():
-        err_console.print(f"[red]{store} is not a statmech store[/]")
-        raise typer.Exit(2)
     attrs = st.attrs()
     names, coords, replicas = st.grid()
     done = st.done_mask()
@@ -303,9 +442,7 @@ def plot(
     out: Annotated[Path | None, typer.Option(help="output folder (default: STORE.plots)")] = None,
 ) -> None:
     """Write the standard figures of a store (PNG) with exact results overlaid."""
-    if not (store / "zarr.json").exists():
-        err_console.print(f"[red]{store} is not a statmech store[/]")
-        raise typer.Exit(2)
+    _require_store(store, need_done=True)
     _plot(store, out or store.with_suffix(".plots"))
 
 
@@ -315,9 +452,7 @@ def report(
     out: Annotated[Path | None, typer.Option(help="output folder (default: STORE.report)")] = None,
 ) -> None:
     """Write a static HTML report: figures, estimates with errors, exact comparisons, provenance."""
-    if not (store / "zarr.json").exists():
-        err_console.print(f"[red]{store} is not a statmech store[/]")
-        raise typer.Exit(2)
+    _require_store(store, need_done=True)
     from statmech.report import write_report
 
     console.print(f"wrote {write_report(store, out)}")
@@ -333,30 +468,69 @@ def refine(
     points: Annotated[int, typer.Option(help="axis values to add")] = 4,
     workers: Annotated[int | None, typer.Option(help="local Dask worker processes")] = None,
     address: Annotated[str | None, typer.Option(help="scheduler of an existing cluster")] = None,
+    tls_dir: Annotated[
+        Path | None, typer.Option(help="TLS certificates (`statmech certs`) for tls:// clusters")
+    ] = None,
 ) -> None:
     """Add axis values where an estimate is least certain and compute only those points."""
     from statmech.refine import refined_sweep
     from statmech.store import open_dataset
 
-    if not (store / "zarr.json").exists():
-        err_console.print(f"[red]{store} is not a statmech store[/]")
-        raise typer.Exit(2)
+    _require_store(store, need_done=True)
+    ds = open_dataset(store)
     try:
-        sw, added = refined_sweep(open_dataset(store), str(store), near, points)
-    except ValueError as exc:
-        err_console.print(f"[red]cannot refine:[/] {exc}")
-        raise typer.Exit(2) from None
+        sw, added = refined_sweep(ds, str(store), near, points)
+    except Exception as exc:  # the estimate cannot be made on this store
+        if isinstance(exc, StatmechError):
+            raise
+        model = ds.attrs.get("model", "?")
+        raise InputError(f"cannot refine {store} (model {model}) near {near}: {_short(exc)}; "
+                         "choose --near binder-crossing or chi-peak for Ising stores, "
+                         "capacity for Hopfield stores") from exc
     if not added:
         console.print("Nothing to add: the proposed values are already in the store.")
         return
+    if tls_dir:
+        sw = sw.with_overrides(cluster=sw.cluster.model_copy(update={"tls_dir": str(tls_dir)}))
+    _check_cluster(sw, address)
     console.print(f"Adding {len(added)} values near {near}: {added}")
-    _graceful_sigterm()
+    FAILURES.interruptible(str(store), f"statmech refine {store}")
     from flows.sweep import run_sweep
 
-    summary = run_sweep(sw, workers=workers, address=address, extend=True)
+    try:
+        summary = run_sweep(sw, workers=workers, address=address, extend=True)
+    finally:
+        FAILURES.done_interruptible()
     _print_summary(summary, summary["wall_seconds"])
     if summary["missing"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def certs(
+    folder: Annotated[Path, typer.Argument(help="folder for the certificates and keys")],
+    host: Annotated[list[str] | None, typer.Option(
+        help="extra scheduler host name or IP address (repeatable)")] = None,
+    days: Annotated[int, typer.Option(help="validity in days", min=1)] = 365,
+    overwrite: Annotated[bool, typer.Option(help="replace existing certificates")] = False,
+    if_missing: Annotated[bool, typer.Option(
+        help="do nothing if the folder already holds a CA (for container start-up)")] = False,
+) -> None:
+    """Create TLS certificates for a Dask cluster: a CA, scheduler, worker and client pairs."""
+    from statmech.certs import create, paths
+
+    if if_missing and paths(folder)["ca"].exists():
+        console.print(f"{folder} already holds certificates; nothing to do")
+        return
+    out = create(folder, tuple(host or ()), days, overwrite)
+    console.print(f"wrote a CA and scheduler, worker and client certificates to {folder}")
+    console.print(f"  scheduler: dask scheduler --tls-ca-file {out['ca']} --tls-cert "
+                  f"{out['scheduler']} --tls-key {out['scheduler_key']} ...", highlight=False)
+    console.print(f"  worker:    dask worker tls://HOST:8786 --tls-ca-file {out['ca']} "
+                  f"--tls-cert {out['worker']} --tls-key {out['worker_key']} ...",
+                  highlight=False)
+    console.print(f"  client:    statmech sweep CONFIG --address tls://HOST:8786 --tls-dir "
+                  f"{folder}", highlight=False)
 
 
 def main() -> None:  # pragma: no cover

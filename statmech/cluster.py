@@ -4,20 +4,42 @@
   API server once, in this process, and export its URL *before* any Dask worker starts. Process
   workers then all report to that one server (each worker starting its own temporary server on
   the shared SQLite file gives "database is locked" errors and orphaned servers).
+  The server runs in its own session (a Ctrl-C in the terminal does not reach it), dies with
+  this process (``PR_SET_PDEATHSIG``, also on ``kill -9``), and is restarted on the same port if
+  it dies during a sweep.
 * :func:`dask_cluster` -- a :class:`distributed.LocalCluster` of single-threaded worker
-  processes by default, an existing scheduler when an address is given, or an HPC batch-system
-  cluster through dask-jobqueue.
+  processes by default, an existing scheduler when an address is given (``tls://`` with the
+  certificates of :mod:`statmech.certs`), or an HPC batch-system cluster through dask-jobqueue.
+  An unreachable address fails within seconds (:func:`probe_address`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
-
-from distributed import Client, LocalCluster
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from statmech.config import ClusterConfig, JobqueueConfig
+from statmech.errors import ClusterError, InputError
+
+if TYPE_CHECKING:  # distributed is imported when a cluster is needed (a 2-5 s import)
+    from distributed import Client
+
+#: seconds to reach a scheduler before giving up
+CONNECT_TIMEOUT = 4.0
+#: seconds the temporary Prefect server may take to answer (busy machine, new database)
+SERVER_START_TIMEOUT = 120
+_PR_SET_PDEATHSIG = 1
+_POPEN = subprocess.Popen
 
 
 def configured_api_url() -> str | None:
@@ -34,12 +56,18 @@ def prefect_api() -> Iterator[str]:
     if url:
         yield url
         return
-    from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    server = SubprocessASGIServer()
-    server.start()
+    server = _temporary_server_class()(_free_port())
+    try:
+        server.start(timeout=SERVER_START_TIMEOUT)  # a first start migrates a new database
+    except Exception as exc:
+        server.stop()
+        raise ClusterError(f"the temporary Prefect server did not start ({_short(exc)}); "
+                           "set PREFECT_API_URL to a running Prefect server") from exc
+    watchdog = _Watchdog(server)
+    watchdog.start()
     # Prefect reads its settings when imported: update this process's settings explicitly,
     # and the environment for the worker processes started from here on.
     os.environ["PREFECT_API_URL"] = server.api_url
@@ -51,7 +79,81 @@ def prefect_api() -> Iterator[str]:
                 drain_prefect_workers()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
+        watchdog.stop()
         server.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """In a child process: own session (no terminal Ctrl-C), SIGTERM when the parent dies."""
+    os.setsid()
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def popen_bound(args: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    """``Popen`` of a helper process that never outlives this one (Linux; elsewhere plain).
+
+    ``PR_SET_PDEATHSIG`` fires when the *thread* that started the child ends: call this from a
+    thread that lives as long as the child should (the main thread).
+    """
+    if sys.platform.startswith("linux"):
+        kwargs.setdefault("preexec_fn", _die_with_parent)
+    else:  # pragma: no cover
+        kwargs.setdefault("start_new_session", True)
+    return _POPEN(args, **kwargs)
+
+
+def _temporary_server_class() -> type:
+    """Prefect's temporary server, started with :func:`popen_bound` (built lazily: imports)."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    class TemporaryServer(SubprocessASGIServer):
+        _instances: dict[int | None, Any] = {}  # noqa: RUF012  (not Prefect's own singletons)
+
+        def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
+            subprocess.Popen = popen_bound  # type: ignore[assignment,misc]
+            try:
+                return super()._run_uvicorn_command()
+            finally:
+                subprocess.Popen = _POPEN  # type: ignore[misc]
+
+    return TemporaryServer
+
+
+class _Watchdog(threading.Thread):
+    """Restart the temporary server on its port if it dies while the sweep still needs it.
+
+    Without it, every Prefect call of a running sweep retries against a dead port for minutes.
+    """
+
+    def __init__(self, server: Any) -> None:
+        super().__init__(name="prefect-server-watchdog", daemon=True)
+        self.server = server
+        self.stopping = threading.Event()
+        self.restarts = 0
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.5):
+            proc = self.server.server_process
+            if proc is None or proc.poll() is None:
+                continue
+            if self.stopping.is_set():
+                return
+            self.restarts += 1
+            # NB: started from this thread, PDEATHSIG fires when this (daemon) thread ends,
+            # i.e. when the process exits: that is what we want.
+            self.server.server_process = self.server._run_uvicorn_command()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=2)
 
 
 def drain_prefect_workers() -> None:
@@ -117,13 +219,97 @@ def default_workers() -> int:
     return max(os.cpu_count() or 1, 1)
 
 
+def probe_address(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Raise :class:`ClusterError` at once if nothing listens at a scheduler address."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls"):
+        raise ClusterError(f"scheduler address {address!r}: use tcp://HOST:PORT or "
+                           "tls://HOST:PORT")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or not port:
+        raise ClusterError(f"scheduler address {address!r} has no host and port; use "
+                           "tcp://HOST:PORT or tls://HOST:PORT")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ClusterError(f"cannot reach the Dask scheduler at {address} ({why}): start it, "
+                           "or check the address and the firewall") from None
+
+
+def tls_security(tls_dir: str | os.PathLike[str], role: str = "client") -> Any:
+    """A :class:`distributed.security.Security` from a :mod:`statmech.certs` folder."""
+    from statmech.certs import security
+
+    return security(tls_dir, role)
+
+
+def use_tls(tls_dir: str | os.PathLike[str]) -> None:
+    """Make every Dask client of this process (and its children) use the TLS certificates.
+
+    Set through Dask's configuration (and the environment), so that clients created elsewhere --
+    Prefect's ``DaskTaskRunner`` -- encrypt and authenticate too.
+    """
+    import dask
+
+    from statmech.certs import paths
+
+    p = paths(tls_dir)
+    settings = {
+        "distributed.comm.require-encryption": True,
+        "distributed.comm.tls.ca-file": str(p["ca"]),
+        "distributed.comm.tls.client.cert": str(p["client"]),
+        "distributed.comm.tls.client.key": str(p["client_key"]),
+    }
+    for path in (p["ca"], p["client"], p["client_key"]):
+        if not Path(path).is_file():
+            raise InputError(f"TLS folder {tls_dir}: {Path(path).name} is missing; create the "
+                             f"certificates with `statmech certs {tls_dir}`")
+    dask.config.set(settings)
+    for key, value in settings.items():
+        env = "DASK_" + key.upper().replace(".", "__").replace("-", "_")
+        os.environ[env] = str(value)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Start children that ignore SIGINT.
+
+    A terminal Ctrl-C then reaches only this process, which shuts the cluster down in order
+    (instead of every worker dying noisily at once).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 @contextlib.contextmanager
 def dask_cluster(cfg: ClusterConfig, workers: int | None = None,
                  address: str | None = None) -> Iterator[Client]:
     """Yield a client of the cluster the sweep runs on (closing what this call started)."""
+    from distributed import Client, LocalCluster
+
     address = address or cfg.address
+    if cfg.tls_dir:
+        use_tls(cfg.tls_dir)
     if address:
-        with Client(address) as client:
+        probe_address(address)
+        try:
+            client = Client(address, timeout=f"{CONNECT_TIMEOUT + 6}s")
+        except OSError as exc:
+            raise ClusterError(f"cannot connect to the Dask scheduler at {address}: "
+                               f"{_short(exc)}; for tls:// give --tls-dir (or cluster.tls_dir) "
+                               "with the cluster's certificates") from None
+        with client:
             yield client
         return
     if cfg.jobqueue is not None and workers is None:
@@ -134,11 +320,18 @@ def dask_cluster(cfg: ClusterConfig, workers: int | None = None,
         return
     n = workers or cfg.workers or default_workers()
     gpus = local_gpus()
-    with LocalCluster(
-        n_workers=n,
-        threads_per_worker=cfg.threads_per_worker,
-        processes=True,
-        dashboard_address=":8787",
-        resources={"GPU": 1} if gpus else None,  # a local GPU is shared by the local workers
-    ) as cluster, Client(cluster) as client:
+    with _sigint_ignored():
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=cfg.threads_per_worker,
+            processes=True,
+            dashboard_address=":8787",
+            resources={"GPU": 1} if gpus else None,  # a local GPU is shared by the local workers
+        )
+    with cluster, Client(cluster) as client:
         yield client
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text if len(text) < 160 else text[:157] + "..."

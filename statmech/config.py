@@ -24,23 +24,27 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from statmech.errors import InputError, truncate
+from statmech.limits import Estimate, Limits, check_limits, estimate, n_points_of
 from statmech.models import get_model, model_names
 from statmech.models.base import Model, Parameter, Scalar
 from statmech.seeding import canonical_float
+from statmech.yamlsafe import MAX_BYTES, YamlInputError, safe_load
 
 #: settings that choose where a unit runs, never what it computes (left out of the physics hash)
 NOT_PHYSICS = frozenset({"backend"})
+#: at most this many problems are listed (the count says how many there are)
+MAX_SHOWN = 20
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A sweep file with one or more problems; ``errors`` holds ``(field path, message)``."""
 
     def __init__(self, errors: list[tuple[str, str]], source: str | None = None):
@@ -52,7 +56,9 @@ class ConfigError(ValueError):
         where = f" in {self.source}" if self.source else ""
         n = len(self.errors)
         lines = [f"{n} problem{'s' if n != 1 else ''}{where}:"]
-        lines += [f"  {path}: {msg}" for path, msg in self.errors]
+        lines += [f"  {path}: {msg}" for path, msg in self.errors[:MAX_SHOWN]]
+        if n > MAX_SHOWN:
+            lines.append(f"  ... and {n - MAX_SHOWN} more")
         return "\n".join(lines)
 
 
@@ -94,7 +100,10 @@ class ClusterConfig(_Strict):
 
     workers: int | None = Field(None, ge=1, description="local worker processes (default: cores)")
     threads_per_worker: int = Field(1, ge=1)
-    address: str | None = Field(None, description="tcp://host:port of a running Dask scheduler")
+    address: str | None = Field(None, description="tcp:// or tls://host:port of a running "
+                                                  "Dask scheduler")
+    tls_dir: str | None = Field(None, description="folder of `statmech certs` certificates: "
+                                                  "every connection uses TLS")
     jobqueue: JobqueueConfig | None = None
 
 
@@ -113,6 +122,7 @@ class _SweepFile(_Strict):
     batch: BatchConfig = BatchConfig()
     cluster: ClusterConfig = ClusterConfig()
     retries: int = Field(2, ge=0, le=20, description="Prefect retries of a failing batch")
+    limits: Limits = Limits()
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,8 @@ class Sweep:
     text: str
     name: str
     description: str | None = None
+    limits: Limits = field(default_factory=Limits)
+    estimate: Estimate | None = None
 
     def physics(self) -> dict[str, Any]:
         """What the numbers depend on, apart from the axis values (JSON-able, canonical).
@@ -179,12 +191,12 @@ def _is_number(v: Any) -> bool:
 def _coerce(p: Parameter, v: Any) -> tuple[Scalar | None, str | None]:
     """Canonical value of ``v`` for parameter ``p``, or an error message."""
     if not _is_number(v):
-        return None, f"must be a number, got {v!r} ({type(v).__name__})"
+        return None, f"must be a number, got {truncate(v)} ({type(v).__name__})"
     if not math.isfinite(float(v)):
-        return None, f"must be finite, got {v!r}"
+        return None, f"must be finite, got {truncate(v)}"
     if p.kind == "int":
         if float(v) != round(float(v)):
-            return None, f"{p.name} must be an integer, got {v!r}"
+            return None, f"{p.name} must be an integer, got {truncate(v)}"
         value: Scalar = round(float(v))
     else:
         value = canonical_float(float(v))
@@ -193,28 +205,34 @@ def _coerce(p: Parameter, v: Any) -> tuple[Scalar | None, str | None]:
     return value, None
 
 
-def _expand_range(path: str, spec: Mapping[str, Any], errors: list[tuple[str, str]]) -> list[Any]:
+def _expand_range(path: str, spec: Mapping[str, Any], errors: list[tuple[str, str]],
+                  max_num: int) -> list[Any]:
     known = {"start", "stop", "num", "log"}
     for key in spec:
         if key not in known:
-            errors.append((f"{path}.{key}", "unknown key; a range has start, stop, num, log"))
+            errors.append((f"{path}.{truncate(key, 40, quote=False)}",
+                           "unknown key; a range has start, stop, num, log"))
     ok = True
     for key in ("start", "stop", "num"):
         if key not in spec:
             errors.append((f"{path}.{key}", "missing; a range needs start, stop and num"))
             ok = False
         elif not _is_number(spec[key]):
-            errors.append((f"{path}.{key}", f"must be a number, got {spec[key]!r}"))
+            errors.append((f"{path}.{key}", f"must be a number, got {truncate(spec[key])}"))
             ok = False
     log = spec.get("log", False)
     if not isinstance(log, bool):
-        errors.append((f"{path}.log", f"must be true or false, got {log!r}"))
+        errors.append((f"{path}.log", f"must be true or false, got {truncate(log)}"))
         ok = False
     if not ok:
         return []
     num = spec["num"]
-    if float(num) != int(num) or int(num) < 1:
-        errors.append((f"{path}.num", f"must be a positive integer, got {num!r}"))
+    if not math.isfinite(float(num)) or float(num) != int(num) or int(num) < 1:
+        errors.append((f"{path}.num", f"must be a positive integer, got {truncate(num)}"))
+        return []
+    if int(num) > max_num:  # refused before allocating anything
+        errors.append((f"{path}.num", f"{int(num)} values is more than limits.max_units = "
+                                      f"{max_num}; raise limits.max_units if you mean it"))
         return []
     start, stop = float(spec["start"]), float(spec["stop"])
     if log:
@@ -226,9 +244,9 @@ def _expand_range(path: str, spec: Mapping[str, Any], errors: list[tuple[str, st
 
 
 def _resolve_axis(
-    model: Model, name: str, spec: Any, errors: list[tuple[str, str]]
+    model: Model, name: str, spec: Any, errors: list[tuple[str, str]], max_num: int
 ) -> np.ndarray | None:
-    path = f"axes.{name}"
+    path = f"axes.{truncate(name, 40, quote=False)}"
     try:
         p = model.parameter(name)
     except KeyError:
@@ -236,7 +254,7 @@ def _resolve_axis(
         errors.append((path, f"unknown parameter for model {model.name}; allowed: {allowed}"))
         return None
     if isinstance(spec, Mapping):
-        raw = _expand_range(path, spec, errors)
+        raw = _expand_range(path, spec, errors, max_num)
         if not raw:
             if not any(e[0].startswith(path) for e in errors):
                 errors.append((path, "empty axis"))
@@ -252,10 +270,11 @@ def _resolve_axis(
         labels = [f"{path}[{i}]" for i in range(len(raw))]
     elif _is_number(spec):
         errors.append((path, f"an axis is a list or a range {{start, stop, num}}; "
-                             f"put a single value under 'fixed' (got {spec!r})"))
+                             f"put a single value under 'fixed' (got {truncate(spec)})"))
         return None
     else:
-        errors.append((path, f"an axis is a list or a range {{start, stop, num}}, got {spec!r}"))
+        errors.append((path, "an axis is a list or a range {start, stop, num}, "
+                             f"got {truncate(spec)}"))
         return None
     values: list[Scalar] = []
     bad = False
@@ -271,7 +290,7 @@ def _resolve_axis(
         return None
     if len(set(values)) != len(values):
         dup = sorted({v for v in values if values.count(v) > 1})
-        errors.append((path, f"duplicate values {dup}"))
+        errors.append((path, f"duplicate values {truncate(dup)}"))
         return None
     return np.asarray(values, dtype=np.int64 if p.kind == "int" else np.float64)
 
@@ -280,9 +299,9 @@ def parse_config(text: str, source: str | None = None) -> Sweep:
     """Validate a sweep file's text; raise :class:`ConfigError` listing every problem."""
     errors: list[tuple[str, str]] = []
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([("<yaml>", f"not valid YAML: {exc}")], source) from None
+        raw = safe_load(text)
+    except YamlInputError as exc:
+        raise ConfigError([("<yaml>", str(exc))], source) from None
     if not isinstance(raw, dict):
         raise ConfigError([("<root>", "a sweep file is a mapping with keys model, axes, ...")],
                           source)
@@ -301,24 +320,26 @@ def parse_config(text: str, source: str | None = None) -> Sweep:
             model = get_model(name)
         except KeyError:
             available = ", ".join(model_names())
-            errors.append(("model", f"unknown model {name!r}; available: {available}"))
+            errors.append(("model", f"unknown model {truncate(name, 40)}; "
+                                    f"available: {available}"))
 
     axes: dict[str, np.ndarray] = {}
     fixed: dict[str, Scalar] = {}
     settings: BaseModel | None = None
+    limits = top.limits if top is not None else Limits()
     if model is not None:
         raw_axes = raw.get("axes")
         if isinstance(raw_axes, dict):
             if not raw_axes:
                 errors.append(("axes", "no axes: give at least one swept parameter"))
             for axis, spec in raw_axes.items():
-                arr = _resolve_axis(model, str(axis), spec, errors)
+                arr = _resolve_axis(model, str(axis), spec, errors, limits.max_units)
                 if arr is not None:
                     axes[str(axis)] = arr
         raw_fixed = raw.get("fixed") or {}
         if isinstance(raw_fixed, dict):
             for pname, v in raw_fixed.items():
-                path = f"fixed.{pname}"
+                path = f"fixed.{truncate(pname, 40, quote=False)}"
                 try:
                     p = model.parameter(str(pname))
                 except KeyError:
@@ -352,6 +373,14 @@ def parse_config(text: str, source: str | None = None) -> Sweep:
             except ValidationError as exc:
                 for err in exc.errors():
                     errors.append((_loc(("settings", *err["loc"])), _msg(err)))
+        est: Estimate | None = None
+        if settings is not None and not errors and top is not None:
+            # sizes first: the per-point checks below must never run over a huge grid
+            size_errors = check_limits(limits, n_points_of(axes), top.replicas)
+            if not size_errors:
+                est = estimate(model, settings, axes, fixed, top.replicas)
+                size_errors = check_limits(limits, n_points_of(axes), top.replicas, est)
+            errors.extend(size_errors)
         if settings is not None and not errors:
             for msg in model.check_settings(settings, {**axes}):
                 errors.append(("settings", msg))
@@ -373,6 +402,8 @@ def parse_config(text: str, source: str | None = None) -> Sweep:
         text=text,
         name=top.name or (Path(source).stem if source else model.name),
         description=top.description,
+        limits=limits,
+        estimate=est,
     )
 
 
@@ -383,6 +414,8 @@ def _check_points(
     import itertools
 
     errors: list[tuple[str, str]] = []
+    if type(model).check_point is Model.check_point:  # nothing to check point by point
+        return errors
     names = list(axes)
     for combo in itertools.product(*(axes[n].tolist() for n in names)):
         point = {**fixed, **dict(zip(names, combo, strict=True))}
@@ -414,15 +447,25 @@ def _msg(err: Mapping[str, Any]) -> str:
         return "missing (required)"
     msg = str(err["msg"])
     if "input" in err and kind not in ("missing",):
-        msg += f" (got {err['input']!r})"
+        msg += f" (got {truncate(err['input'])})"
     return msg
 
 
 def load_config(path: str | Path) -> Sweep:
-    """Read and validate a sweep file."""
+    """Read and validate a sweep file (UTF-8 text of at most ``MAX_BYTES`` bytes)."""
     p = Path(path)
     try:
-        text = p.read_text()
+        with p.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise ConfigError([("<file>", f"cannot read {p}: {exc.strerror}")], str(p)) from None
+        why = exc.strerror or type(exc).__name__
+        raise ConfigError([("<file>", f"cannot read {p}: {why}")], str(p)) from None
+    if len(data) > MAX_BYTES:
+        raise ConfigError([("<file>", f"larger than {MAX_BYTES // 1024} KiB; a sweep file is a "
+                                      "short YAML text (use {start, stop, num} ranges)")], str(p))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([("<file>", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                                      f"{exc.start}); save the file as UTF-8")], str(p)) from None
     return parse_config(text, source=str(p))

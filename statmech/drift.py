@@ -9,8 +9,9 @@ Two stores of the same sweep are compared point by point, over every unit done i
   ``(new - old) / sqrt(err_new^2 + err_old^2)`` is below the threshold and the chi-square of all
   z-scores is plausible (p >= 1e-3). Expected when a code change alters the random stream but
   not the physics;
-* **drift** -- some z-score exceeds the threshold (or the chi-square test fails): the physics
-  shifted beyond the error bars. The worst points are listed.
+* **drift** -- a value finite in the previous run is NaN or infinite in this one (always a
+  failure, whatever the other values), or some z-score exceeds the threshold (or the
+  chi-square test fails): the physics shifted beyond the error bars. The worst points are listed.
 
 The threshold is ``max(5, sqrt(2 ln n) + 2)`` for ``n`` compared values, so that the largest of
 ``n`` honest z-scores stays below it with overwhelming probability.
@@ -49,6 +50,7 @@ class DriftReport:
     p_value: float = 1.0
     worst: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+    non_finite: int = 0  # values finite in the previous run, NaN or infinite in this one
 
     @property
     def passed(self) -> bool:
@@ -72,7 +74,7 @@ class DriftReport:
         ]
         if self.note:
             lines.append(f"- note: {self.note}")
-        if self.verdict in ("consistent", "drift"):
+        if self.verdict in ("consistent", "drift") and not self.non_finite:
             lines += [
                 f"- largest |z|: {self.max_abs_z:.2f} (threshold {self.threshold:.2f})",
                 f"- chi-square {self.chi2:.1f} for {self.dof} values, p = {self.p_value:.3g}",
@@ -107,7 +109,8 @@ def compare(old: str | Path, new: str | Path, n_worst: int = 10) -> DriftReport:
         return report
     names = [v for v in a.data_vars if v not in SKIP and v in b.data_vars]
     report.variables_compared = names
-    differing = 0
+    differing = non_finite = 0
+    nonfinite_where: list[tuple[str, str]] = []
     zs: list[np.ndarray] = []
     details: list[tuple[float, str, tuple[int, ...], float, float, float]] = []
     for name in names:
@@ -116,6 +119,11 @@ def compare(old: str | Path, new: str | Path, n_worst: int = 10) -> DriftReport:
         mask = np.broadcast_to(mask, va.shape)
         same = (va == vb) | (_isnan(va) & _isnan(vb))
         differing += int((~same & mask).sum())
+        lost = mask & _finite(va) & ~_finite(vb)  # a value that became NaN or infinite
+        if lost.any():
+            non_finite += int(lost.sum())
+            for idx in np.argwhere(lost)[:n_worst]:
+                nonfinite_where.append((name, _point(a, axes, rep, tuple(int(i) for i in idx))))
         err_name = f"{name}_err"
         if name.endswith("_err") or err_name not in a.data_vars:
             continue
@@ -129,6 +137,13 @@ def compare(old: str | Path, new: str | Path, n_worst: int = 10) -> DriftReport:
             details.append((abs(float(z[t])), name, t, float(va[t]), float(vb[t]),
                             float(-z[t])))
     report.differing_values = differing
+    report.non_finite = non_finite
+    if non_finite:
+        report.verdict = "drift"
+        shown = "; ".join(f"{n} at {pt}" for n, pt in nonfinite_where[:n_worst])
+        report.note = (f"{non_finite} value(s) finite in the previous run are NaN or infinite "
+                       f"in this run: {shown}")
+        return report
     if differing == 0:
         report.verdict = "identical"
         return report
@@ -141,8 +156,7 @@ def compare(old: str | Path, new: str | Path, n_worst: int = 10) -> DriftReport:
     report.p_value = float(sps.chi2.sf(report.chi2, max(report.dof, 1)))
     details.sort(reverse=True)
     for _, name, idx, old_v, new_v, z_new in details[:n_worst]:
-        point = ", ".join(f"{d}={a[d].values[i]:g}" for d, i in zip(axes, idx, strict=False))
-        point += f", {rep}={idx[len(axes)]}" if len(idx) > len(axes) else ""
+        point = _point(a, axes, rep, idx)
         report.worst.append({"variable": name, "point": point, "old": old_v, "new": new_v,
                              "z": z_new})
     drift = report.max_abs_z > report.threshold or report.p_value < 1e-3
@@ -151,6 +165,15 @@ def compare(old: str | Path, new: str | Path, n_worst: int = 10) -> DriftReport:
         drift = True
     report.verdict = "drift" if drift else "consistent"
     return report
+
+
+def _point(ds: Any, axes: list[str], rep: str, idx: tuple[int, ...]) -> str:
+    point = ", ".join(f"{d}={ds[d].values[i]:g}" for d, i in zip(axes, idx, strict=False))
+    return point + (f", {rep}={idx[len(axes)]}" if len(idx) > len(axes) else "")
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    return np.isfinite(x) if x.dtype.kind in "fc" else np.ones(x.shape, dtype=bool)
 
 
 def _isnan(x: np.ndarray) -> np.ndarray:

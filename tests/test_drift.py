@@ -68,3 +68,34 @@ def test_different_sweeps_are_incomparable(tmp_path: Path) -> None:
     c = tmp_path / "c.zarr"
     prepare(parse_config(TEXT.format(store=c).replace("seed: 1", "seed: 2")))
     assert compare(a, c).verdict == "incomparable"
+
+
+def test_a_value_that_became_nan_or_infinite_is_drift(tmp_path: Path) -> None:
+    a = filled_store(tmp_path / "a.zarr")
+    for bad in (np.nan, np.inf):
+        b = tmp_path / f"b{bad}.zarr"
+        shutil.copytree(a, b)
+        arr = zarr.open_array(b / "m2", mode="r+")
+        values = arr[...]
+        values[0, 2, 1] = bad  # one value of one unit; its error bar stays finite
+        arr[...] = values
+        report = compare(a, b)
+        assert report.verdict == "drift" and not report.passed, report
+        assert report.non_finite == 1
+        assert "m2 at L=4, T=3, replica=1" in report.note
+        assert "FAIL" in report.to_markdown()
+
+
+def test_cli_drift_fails_on_nan(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from statmech.cli import app
+
+    a = filled_store(tmp_path / "a.zarr")
+    b = tmp_path / "b.zarr"
+    shutil.copytree(a, b)
+    arr = zarr.open_array(b / "e", mode="r+")
+    arr[...] = np.full(arr.shape, np.nan)
+    result = CliRunner().invoke(app, ["drift", str(a), str(b)])
+    assert result.exit_code == 1, result.output
+    assert "NaN or infinite" in result.output

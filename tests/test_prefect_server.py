@@ -15,3 +15,22 @@ def test_server_app_imports() -> None:
     import prefect.server.api.server as server
 
     assert server.create_app is not None
+
+
+def test_temporary_server_is_out_of_reach_of_a_terminal_ctrl_c(prefect_server: str) -> None:
+    """It runs in its own session (Ctrl-C reaches only the client, which stops it)."""
+    import os
+    from pathlib import Path
+
+    port = prefect_server.rsplit(":", 1)[1].split("/")[0]
+    mine = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            cmd = cmdline.read_bytes().split(b"\0")
+            stat = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if b"uvicorn" in b" ".join(cmd) and port.encode() in cmd and int(stat[1]) == os.getpid():
+            mine.append(int(cmdline.parent.name))
+    assert len(mine) == 1
+    assert os.getsid(mine[0]) == mine[0] != os.getsid(0)

@@ -133,6 +133,10 @@ class Model(ABC, Generic[S]):
     def cost(self, point: Point, settings: S) -> float:
         """Rough wall time of one unit in seconds on one core (for batch sizing only)."""
 
+    def memory(self, point: Point, settings: BaseModel) -> float | None:
+        """Rough peak memory of one unit in bytes (for the size limits); ``None``: unknown."""
+        return None
+
     @abstractmethod
     def run(
         self, point: Point, settings: S, seed: np.random.SeedSequence

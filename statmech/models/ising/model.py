@@ -207,6 +207,10 @@ class _Ising(Model[IsingSettings]):
         per_sweep = n * ns + self.rows(point) * 80.0
         return sweeps * per_sweep * 1e-9 + 5e-7 * settings.n_measurements + 5e-3
 
+    def memory(self, point: Point, settings: BaseModel) -> float:
+        """Bytes: spins, cluster stack and flags (~16 bytes a spin) plus 1 MiB of overhead."""
+        return 16.0 * self.n_spins(point) + 2.0**20
+
     def rows(self, point: Point) -> int:
         """Rows of the checkerboard layout (per-row loop overhead)."""
         return 0
