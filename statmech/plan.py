@@ -1,14 +1,16 @@
-"""From a validated sweep to the work still to do: store creation or checks, missing units, batches.
+"""From a validated sweep to the work still to do: store creation or checks, missing units, groups.
 
 Plain library code (no Prefect): the flow in :mod:`flows.sweep` only wires these steps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from statmech.config import Sweep
-from statmech.grid import Grid, Unit, make_batches
+from statmech.grid import Grid, Unit, group_seconds, make_batches
 from statmech.provenance import provenance
 from statmech.store import Store, StoreMismatchError
 
@@ -22,7 +24,7 @@ class Plan:
     state: str  # "created" | "same" | "extended"
     grid: Grid
     missing: list[Unit]
-    batches: list[list[Unit]]
+    batches: list[list[Unit]]  # groups of units, one Dask task each, longest first
 
     @property
     def total(self) -> int:
@@ -63,10 +65,35 @@ def preflight(sweep: Sweep, extend: bool = False) -> str:
     return state
 
 
-def prepare(sweep: Sweep, extend: bool = False, workers: int = 1) -> Plan:
-    """Create, resume or extend the store (see :func:`preflight`) and batch the missing units."""
+def plan_groups(units: Sequence[Unit], grid: Grid, model: Any, settings: Any, slots: int,
+                target_seconds: float, size: int | None = None) -> list[list[Unit]]:
+    """Groups of units for Dask tasks, longest first (``size`` fixes the units per group).
+
+    Sized by :func:`statmech.grid.group_seconds` from the model's cost estimate and the
+    number of worker threads ``slots``.
+    """
+    if not units:
+        return []
+
+    def cost(u: Unit) -> float:
+        return float(model.cost(grid.point(u[0]), settings))
+
+    if size is not None:
+        return make_batches(units, cost, target_seconds, size=size)
+    total = sum(cost(u) for u in units)
+    return make_batches(units, cost, group_seconds(total, slots, target_seconds))
+
+
+def prepare(sweep: Sweep, extend: bool = False, workers: int = 1,
+            state: str | None = None) -> Plan:
+    """Create, resume or extend the store and group the missing units.
+
+    ``state`` is the result of :func:`preflight` when the caller already ran it (it is not
+    repeated); ``workers`` is the number of worker threads the groups are sized for.
+    """
     store = Store(sweep.store)
-    state = preflight(sweep, extend)
+    if state is None:
+        state = preflight(sweep, extend)
     if state == "new":
         store.create(sweep, provenance())
         state = "created"
@@ -75,12 +102,6 @@ def prepare(sweep: Sweep, extend: bool = False, workers: int = 1) -> Plan:
         state = "extended"
     grid = store_grid(store, sweep)
     missing = store.missing_units()
-    model, settings = sweep.model, sweep.settings
-    batches = make_batches(
-        missing,
-        cost=lambda u: model.cost(grid.point(u[0]), settings),
-        target_seconds=sweep.batch.target_seconds,
-        size=sweep.batch.size,
-        workers=workers,
-    )
+    batches = plan_groups(missing, grid, sweep.model, sweep.settings, workers,
+                          sweep.batch.target_seconds, sweep.batch.size)
     return Plan(sweep, store, state, grid, missing, batches)
