@@ -8,6 +8,8 @@
 ``statmech drift OLD NEW``  compare two runs of a sweep point by point
 ``statmech report STORE``   static HTML report with estimates, figures and provenance
 ``statmech refine STORE``   add points where an estimate is least certain, compute only those
+``statmech verify STORE``   check every chunk's checksum; corrupt units are recomputed next run
+``statmech migrate OLD NEW`` rewrite a store of an older schema
 """
 
 from __future__ import annotations
@@ -356,6 +358,44 @@ def refine(
     _print_summary(summary, summary["wall_seconds"])
     if summary["missing"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    store: Annotated[Path, typer.Argument(help="a statmech zarr store")],
+    repair: Annotated[bool, typer.Option(help="clear the done flags of affected units")] = True,
+) -> None:
+    """Check every chunk (checksums, lost chunks, non-finite values); exit code 1 on damage.
+
+    Affected units lose their done flag, so rerunning the sweep recomputes exactly them.
+    """
+    from statmech.store import Store
+
+    if not Store(store).exists():
+        err_console.print(f"[red]{store} is not a statmech store[/]")
+        raise typer.Exit(2)
+    found = Store(store).verify(repair=repair)
+    for kind in ("corrupt", "missing"):
+        for item in found[kind]:
+            console.print(f"{kind} chunk: {item}")
+    for name, n in found["nonfinite"].items():
+        console.print(f"non-finite values: {name} in {n} units")
+    action = "marked for recompute" if repair else "affected"
+    console.print(f"checked {found['checked']} chunks; {found['affected']} units {action}")
+    if found["affected"] or found["corrupt"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def migrate(
+    old: Annotated[Path, typer.Argument(help="store of an older schema")],
+    new: Annotated[Path, typer.Argument(help="new store path")],
+) -> None:
+    """Rewrite a store of an older schema (one chunk per unit) in the current layout."""
+    from statmech.store import migrate as migrate_store
+
+    done = migrate_store(old, new)
+    console.print(f"wrote {new}: {done} units done, values copied bitwise")
 
 
 def main() -> None:  # pragma: no cover

@@ -3,7 +3,8 @@
 Every chunk carries a crc32c checksum that zarr checks when it decodes the chunk. :func:`verify`
 reads every chunk of every variable: a chunk that fails to decode (checksum mismatch, truncated
 or garbled file) is *corrupt*; a chunk file that is absent although units in it are marked done
-is *missing*; values that are not finite in a float variable whose attributes say ``finite = 1``
+is *missing* (the writer stores every chunk it writes, even one equal to the fill
+value); values that are not finite in a float variable whose attributes say ``finite = 1``
 are *non-finite*. With ``repair`` the corrupt chunk files are removed (they then read as the fill
 value) and the ``done`` flags of every affected unit are cleared, so the next run of the sweep
 recomputes exactly those units (bitwise what an undisturbed run stores: seeds are per unit).

@@ -507,3 +507,39 @@ def __getattr__(name: str) -> Any:
 
         return UnitWriter
     raise AttributeError(name)
+
+
+def migrate(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> int:
+    """Rewrite a store of an older schema (1: one chunk per unit) as a schema-2 store at ``new``.
+
+    Every value is copied bitwise (axis order kept), the ``error`` text variable of schema 1
+    becomes the error records, provenance and history are kept. Returns the number of units
+    done. ``new`` must not exist; ``old`` is left as it was.
+    """
+    from statmech.config import parse_config
+
+    old_ds = xr.open_zarr(old, chunks=None)
+    attrs = dict(old_ds.attrs)
+    sweep = parse_config(attrs["config_text"]).with_overrides(store=str(new))
+    axes = {name: np.asarray(old_ds[name].values) for name in sweep.axes}
+    target = Store(new)
+    if target.exists() or (target.path.exists() and any(target.path.iterdir())):
+        raise StoreMismatchError(f"{target.path} exists; migrate writes a new store")
+    template_keys = set(target.template(sweep, axes).attrs)
+    kept = {k: v for k, v in attrs.items() if k not in template_keys or k == "history"}
+    target.create(sweep, kept, axes=axes)
+    group = zarr.open_group(target.path, mode="r+")
+    for name, arr in group.arrays():
+        if name in old_ds.data_vars and name not in sweep.axes:
+            full = arr.with_config({"write_empty_chunks": True})
+            full[...] = np.asarray(old_ds[name].values, dtype=arr.dtype)
+    if "error" in old_ds.data_vars:
+        records = {}
+        for text in np.asarray(old_ds["error"].values, dtype=object).ravel():
+            if text:
+                rec = json.loads(str(text))
+                records[unit_key((tuple(rec["unit"][0]), rec["unit"][1]))] = rec
+        if records:
+            write_errors(target.path, records)
+    target.update_attrs(history=attrs.get("history", "[]"))
+    return int(np.asarray(old_ds["done"].values).sum())

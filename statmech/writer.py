@@ -55,7 +55,9 @@ class ChunkWriter:
         for name, arr in group.arrays():
             dims = tuple(arr.metadata.dimension_names or ())  # type: ignore[union-attr]
             if dims[: len(self.grid_dims)] == self.grid_dims:
-                self.arrays[name] = arr
+                # every written chunk gets a file, also one equal to the fill value, so that a
+                # chunk file absent under done units means a lost chunk (statmech.integrity)
+                self.arrays[name] = arr.with_config({"write_empty_chunks": True})
         self._buf: dict[tuple[int, ...], dict[tuple[int, ...], _Entry]] = {}
         self._errors: dict[str, dict[str, Any] | None] = {}  # key -> record, None clears
         self._has_errors = bool(read_errors(self.path))
