@@ -20,6 +20,7 @@ SUITES = {
     "hopfield": "benchmarks.hopfield",
     "sk": "benchmarks.sk",
     "peers": "benchmarks.peers",
+    "scale": "benchmarks.scale",
 }
 
 

@@ -51,7 +51,7 @@ def run_block(run_id: str, block: int, retries: int) -> dict[str, Any]:
 
 def _block_name(plan: Plan, d: Dispatcher, b: int) -> str:
     units = d.block_units(b)
-    first = plan.grid.label(units[0][0]) if units else ""
+    first = plan.grid.label(units[0][:-1].tolist()) if len(units) else ""
     return f"{plan.sweep.model.name} block {b + 1}/{len(d.blocks)}: {len(units)} units from {first}"
 
 
@@ -88,8 +88,7 @@ def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int 
     t0 = time.perf_counter()
     plan.store.update_attrs(start_time=started, end_time=None)
     model, settings = sweep.model, sweep.settings
-    cost = sum(model.cost(plan.grid.point(u[0]), settings) for u in plan.missing)
-    est_wall = cost / max(workers, 1)
+    est_wall = plan.cost / max(workers, 1)
     job = make_job(store, sweep, plan.grid)
     run_id = uuid.uuid4().hex
     failed_blocks = 0

@@ -16,6 +16,8 @@ import os
 import threading
 from typing import Any
 
+import numpy as np
+
 from statmech.grid import Unit, split_blocks
 from statmech.runner import BatchFailed, Job, compute_group
 from statmech.writer import ChunkWriter
@@ -36,7 +38,7 @@ def max_blocks() -> int | None:
 class Dispatcher:
     """Submits the groups of a run to Dask and collects them block by block into the writer."""
 
-    def __init__(self, client: Any, job: Job, writer: ChunkWriter, groups: list[list[Unit]],
+    def __init__(self, client: Any, job: Job, writer: ChunkWriter, groups: list[np.ndarray],
                  resources: dict[str, float] | None = None, blocks: int | None = None):
         self.client = client
         self.job = job
@@ -50,21 +52,23 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._job_future = client.scatter(job, broadcast=True, hash=False) if groups else None
         self._futures: dict[int, list[tuple[Any, list[Unit]]]] = {}
-        writer.expect(u for g in groups for u in g)
+        if groups:
+            writer.expect(np.concatenate(groups))
         if groups:
             futures = self._submit(groups)
             for b, members in enumerate(self.blocks):
                 self._futures[b] = [futures[i] for i in members]
 
-    def _submit(self, groups: list[list[Unit]]) -> list[tuple[Any, list[Unit]]]:
-        payload = [[[*u[0], u[1]] for u in g] for g in groups]
+    def _submit(self, groups: list[np.ndarray]) -> list[tuple[Any, list[Unit]]]:
+        payload = [g.tolist() for g in groups]
         futs = self.client.map(compute_group, payload, job=self._job_future, pure=False,
                                resources=self.resources)
-        return list(zip(futs, groups, strict=True))
+        return [(f, [(tuple(r[:-1]), r[-1]) for r in rows])
+                for f, rows in zip(futs, payload, strict=True)]
 
-    def block_units(self, b: int) -> list[Unit]:
-        """The units of block ``b``."""
-        return [u for i in self.blocks[b] for u in self.groups[i]]
+    def block_units(self, b: int) -> np.ndarray:
+        """The units of block ``b`` (rows: indices, replica)."""
+        return np.concatenate([self.groups[i] for i in self.blocks[b]])
 
     def collect(self, b: int, attempt: int = 1, final: bool = True) -> dict[str, Any]:
         """Wait for block ``b``'s groups, hand every outcome to the writer, flush.
@@ -76,9 +80,10 @@ class Dispatcher:
 
         if attempt > 1:
             with self._lock:
-                left = [[u for u in self.groups[i] if u not in self.succeeded]
-                        for i in self.blocks[b]]
-            self._futures[b] = self._submit([g for g in left if g])
+                left = [np.array([r for r in self.groups[i].tolist()
+                                  if (tuple(r[:-1]), r[-1]) not in self.succeeded],
+                                 dtype=np.int64) for i in self.blocks[b]]
+            self._futures[b] = self._submit([g for g in left if len(g)])
         pending = {fut: units for fut, units in self._futures.get(b, [])}
         computed = 0
         failures: list[str] = []

@@ -5,8 +5,8 @@ granularity of computing, seeding and marking done. Three coarser groupings sit 
 
 * **chunks** (:func:`chunk_shape`): the zarr chunk of every variable covers a block of many units
   along the grid, so a store's object count grows with chunks, not units;
-* **groups** (:func:`make_batches` with :func:`group_seconds`): the units one Dask task computes,
-  sized from the model's cost estimate and the cluster's size;
+* **groups** (:func:`statmech.plan.plan_groups`, :func:`group_seconds`): the units one Dask
+  task computes, sized from the model's cost estimate and the cluster's size;
 * **blocks** (:func:`split_blocks`): the groups one Prefect task run tracks (a bounded number).
 
 No grouping changes a number: seeds are per unit.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,7 +149,7 @@ def group_seconds(total_cost: float, slots: int, target_seconds: float,
     return max(t, slots / tasks_per_second, 0.02)
 
 
-def split_blocks(groups: Sequence[Sequence[Unit]], max_blocks: int = MAX_BLOCKS
+def split_blocks(groups: Sequence[Sized], max_blocks: int = MAX_BLOCKS
                  ) -> list[list[int]]:
     """Indices of ``groups`` per block: contiguous runs of about equal size.
 

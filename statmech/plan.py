@@ -5,12 +5,13 @@ Plain library code (no Prefect): the flow in :mod:`flows.sweep` only wires these
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from statmech.config import Sweep
-from statmech.grid import Grid, Unit, group_seconds, make_batches
+from statmech.grid import Grid, Unit, group_seconds
 from statmech.provenance import provenance
 from statmech.store import Store, StoreMismatchError
 
@@ -23,8 +24,14 @@ class Plan:
     store: Store
     state: str  # "created" | "same" | "extended"
     grid: Grid
-    missing: list[Unit]
-    batches: list[list[Unit]]  # groups of units, one Dask task each, longest first
+    missing_idx: np.ndarray  # (units, axes + 1): indices along the axes, then the replica
+    batches: list[np.ndarray]  # groups of rows of missing_idx, one Dask task each, longest first
+    cost: float = 0.0  # estimated core-seconds of the missing units
+
+    @property
+    def missing(self) -> list[Unit]:
+        """The missing units, in C order."""
+        return [(tuple(r[:-1]), r[-1]) for r in self.missing_idx.tolist()]
 
     @property
     def total(self) -> int:
@@ -34,7 +41,7 @@ class Plan:
     @property
     def skipped(self) -> int:
         """Units already done (not recomputed)."""
-        return self.total - len(self.missing)
+        return self.total - len(self.missing_idx)
 
 
 def store_grid(store: Store, sweep: Sweep) -> Grid:
@@ -65,23 +72,30 @@ def preflight(sweep: Sweep, extend: bool = False) -> str:
     return state
 
 
-def plan_groups(units: Sequence[Unit], grid: Grid, model: Any, settings: Any, slots: int,
-                target_seconds: float, size: int | None = None) -> list[list[Unit]]:
-    """Groups of units for Dask tasks, longest first (``size`` fixes the units per group).
+def plan_groups(idx: np.ndarray, grid: Grid, model: Any, settings: Any, slots: int,
+                target_seconds: float, size: int | None = None
+                ) -> tuple[list[np.ndarray], float]:
+    """Groups of unit rows ``idx`` for Dask tasks, longest first, and their total cost.
 
-    Sized by :func:`statmech.grid.group_seconds` from the model's cost estimate and the
-    number of worker threads ``slots``.
+    The model's cost is asked once per point. Units are sorted by decreasing cost and cut into
+    consecutive groups of about :func:`statmech.grid.group_seconds` (a unit costlier than that
+    is alone); ``size`` instead fixes the units per group, in C order.
     """
-    if not units:
-        return []
-
-    def cost(u: Unit) -> float:
-        return float(model.cost(grid.point(u[0]), settings))
-
+    idx = np.asarray(idx, dtype=np.int64).reshape(-1, len(grid.shape))
+    if len(idx) == 0:
+        return [], 0.0
+    points, inverse = np.unique(idx[:, :-1], axis=0, return_inverse=True)
+    point_cost = np.array([float(model.cost(grid.point(p), settings)) for p in points.tolist()])
+    cost = point_cost[inverse.ravel()]
+    total = float(cost.sum())
     if size is not None:
-        return make_batches(units, cost, target_seconds, size=size)
-    total = sum(cost(u) for u in units)
-    return make_batches(units, cost, group_seconds(total, slots, target_seconds))
+        return [idx[i:i + size] for i in range(0, len(idx), size)], total
+    t = group_seconds(total, slots, target_seconds)
+    order = np.argsort(-cost, kind="stable")
+    c = cost[order]
+    gid = np.floor((np.cumsum(c) - c) / t + 1e-9).astype(np.int64)
+    cuts = np.flatnonzero(np.diff(gid)) + 1
+    return [idx[g] for g in np.split(order, cuts)], total
 
 
 def prepare(sweep: Sweep, extend: bool = False, workers: int = 1,
@@ -101,7 +115,7 @@ def prepare(sweep: Sweep, extend: bool = False, workers: int = 1,
         store.extend(sweep)
         state = "extended"
     grid = store_grid(store, sweep)
-    missing = store.missing_units()
-    batches = plan_groups(missing, grid, sweep.model, sweep.settings, workers,
-                          sweep.batch.target_seconds, sweep.batch.size)
-    return Plan(sweep, store, state, grid, missing, batches)
+    missing = store.missing_indices()
+    batches, cost = plan_groups(missing, grid, sweep.model, sweep.settings, workers,
+                                sweep.batch.target_seconds, sweep.batch.size)
+    return Plan(sweep, store, state, grid, missing, batches, cost)

@@ -36,17 +36,18 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.array as da
 import numpy as np
-import xarray as xr
 import zarr
 from zarr.codecs import Crc32cCodec, ZstdCodec
 
 from statmech.config import Sweep
 from statmech.grid import Grid, Unit, chunk_shape
 from statmech.models.base import Variable
+
+if TYPE_CHECKING:  # xarray and dask are imported where used: `statmech status` stays fast
+    import xarray as xr
 
 SCHEMA_VERSION = 2
 BOOKKEEPING = ("done", "failed", "elapsed")
@@ -160,6 +161,9 @@ class Store:
 
         ``axes`` overrides the sweep's axis values (their order in an existing store).
         """
+        import dask.array as da
+        import xarray as xr
+
         model = sweep.model
         axes = dict(sweep.axes if axes is None else axes)
         grid = Grid(axes, sweep.fixed, sweep.replicas)
@@ -340,11 +344,13 @@ class Store:
         """Boolean mask over (axes..., replica): units that failed after all retries."""
         return np.asarray(zarr.open_array(self.path / "failed", mode="r")[...], dtype=bool)
 
+    def missing_indices(self) -> np.ndarray:
+        """Units not yet done as rows (indices along the axes, replica), in C order."""
+        return np.argwhere(~self.done_mask())
+
     def missing_units(self) -> list[Unit]:
         """Units not yet done, in C order."""
-        done = self.done_mask()
-        idx = np.argwhere(~done)
-        return [(tuple(row[:-1]), row[-1]) for row in idx.tolist()]
+        return [(tuple(row[:-1]), row[-1]) for row in self.missing_indices().tolist()]
 
     def errors(self) -> list[dict[str, Any]]:
         """Recorded errors (unit, point, error, final, time), newest last."""
@@ -483,6 +489,8 @@ def open_dataset(path: str | os.PathLike[str], only_done: bool = False) -> xr.Da
 
     ``xr.open_zarr(path)`` works as well (one dask task per chunk of many units).
     """
+    import xarray as xr
+
     ds = xr.open_zarr(path, chunks=None)
     if only_done:
         skip = set(BOOKKEEPING)
@@ -516,6 +524,8 @@ def migrate(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> int:
     becomes the error records, provenance and history are kept. Returns the number of units
     done. ``new`` must not exist; ``old`` is left as it was.
     """
+    import xarray as xr
+
     from statmech.config import parse_config
 
     old_ds = xr.open_zarr(old, chunks=None)

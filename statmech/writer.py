@@ -75,12 +75,19 @@ class ChunkWriter:
         return (tuple(i // c for i, c in zip(idx, self.chunks, strict=True)),
                 tuple(i % c for i, c in zip(idx, self.chunks, strict=True)))
 
-    def expect(self, units: Iterable[Unit]) -> None:
-        """Announce units this run will compute: a chunk is flushed once all of them arrived."""
+    def expect(self, units: np.ndarray) -> None:
+        """Announce units (rows: indices, replica) this run will compute.
+
+        A chunk is flushed as soon as all of its announced units have arrived.
+        """
+        rows = np.asarray(units, dtype=np.int64).reshape(-1, len(self.chunks))
+        if not len(rows):
+            return
+        chunk_ids, counts = np.unique(rows // np.asarray(self.chunks), axis=0,
+                                      return_counts=True)
         with self._lock:
-            for unit in units:
-                chunk, _ = self._chunk(unit)
-                self._expected[chunk] = self._expected.get(chunk, 0) + 1
+            for chunk, n in zip(map(tuple, chunk_ids.tolist()), counts.tolist(), strict=True):
+                self._expected[chunk] = self._expected.get(chunk, 0) + n
 
     def is_done(self, unit: Unit) -> bool:
         """Whether the unit is marked done on disk."""

@@ -84,10 +84,14 @@ def test_heterogeneous_costs_go_longest_first(tmp_path: Path) -> None:
         def cost(self, point, settings):  # type: ignore[no-untyped-def]
             return 100.0 if point["x"] == 1.0 else 0.01
 
-    groups = plan_groups(units, grid, Costly(), sw.settings, slots=8, target_seconds=10)
-    assert all(u[0] == (1,) for u in groups[0])  # the expensive units start first
+    idx = np.array([(*u[0], u[1]) for u in units])
+    groups, total = plan_groups(idx, grid, Costly(), sw.settings, slots=8, target_seconds=10)
+    assert total == pytest.approx(64 * 100.01)
+    assert all(r[0] == 1 for r in groups[0].tolist())  # the expensive units start first
     assert max(len(g) for g in groups) > 1  # the cheap ones travel together
-    assert sorted(u for g in groups for u in g) == sorted(units)
+    assert sorted(np.concatenate(groups).tolist()) == sorted(idx.tolist())
+    sized, _ = plan_groups(idx, grid, Costly(), sw.settings, slots=8, target_seconds=10, size=5)
+    assert [len(g) for g in sized] == [5] * 25 + [3]
 
 
 def Grid_of(sw):  # type: ignore[no-untyped-def]
@@ -143,7 +147,7 @@ def test_writer_flushes_on_timer_and_on_complete_chunks(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert st.done_mask().sum() == 1  # flushed by the timer
     with ChunkWriter(sw.store, flush_seconds=3600) as w:
-        w.expect([((1,), 0), ((2,), 0)])
+        w.expect(np.array([[1, 0], [2, 0]]))
         w.add(((1,), 0), {"y": 2.0, "y_err": 0.1}, 0.0)
         assert st.done_mask().sum() == 1
         w.add(((2,), 0), {"y": 3.0, "y_err": 0.1}, 0.0)
