@@ -93,9 +93,9 @@ def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int 
     run_id = uuid.uuid4().hex
     failed_blocks = 0
     with ChunkWriter(store, flush_seconds=flush_seconds(est_wall)) as writer:
-        dispatcher = Dispatcher(client, job, writer, plan.batches,
+        dispatcher = Dispatcher(client, job, writer, plan.groups,
                                 resources=model.resources(settings),
-                                blocks=n_blocks(est_wall, len(plan.batches)))
+                                blocks=n_blocks(est_wall, len(plan.groups)))
         _RUNS[run_id] = dispatcher
         try:
             futures = [
@@ -118,7 +118,7 @@ def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int 
         "computed": dispatcher.computed,
         "failed": failed,
         "missing": missing,
-        "batches": len(plan.batches),
+        "batches": len(plan.groups),
         "blocks": len(dispatcher.blocks),
         "failed_blocks": failed_blocks,
         "flushes": writer.flushes,

@@ -25,8 +25,13 @@ class Plan:
     state: str  # "created" | "same" | "extended"
     grid: Grid
     missing_idx: np.ndarray  # (units, axes + 1): indices along the axes, then the replica
-    batches: list[np.ndarray]  # groups of rows of missing_idx, one Dask task each, longest first
+    groups: list[np.ndarray]  # groups of rows of missing_idx, one Dask task each, longest first
     cost: float = 0.0  # estimated core-seconds of the missing units
+
+    @property
+    def batches(self) -> list[list[Unit]]:
+        """The groups as lists of units (one Dask task each)."""
+        return [[(tuple(r[:-1]), r[-1]) for r in g.tolist()] for g in self.groups]
 
     @property
     def missing(self) -> list[Unit]:
@@ -116,6 +121,6 @@ def prepare(sweep: Sweep, extend: bool = False, workers: int = 1,
         state = "extended"
     grid = store_grid(store, sweep)
     missing = store.missing_indices()
-    batches, cost = plan_groups(missing, grid, sweep.model, sweep.settings, workers,
-                                sweep.batch.target_seconds, sweep.batch.size)
-    return Plan(sweep, store, state, grid, missing, batches, cost)
+    groups, cost = plan_groups(missing, grid, sweep.model, sweep.settings, workers,
+                               sweep.batch.target_seconds, sweep.batch.size)
+    return Plan(sweep, store, state, grid, missing, groups, cost)
