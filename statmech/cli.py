@@ -147,7 +147,7 @@ def sweep(
     t0 = time.perf_counter()
     try:
         summary = run_sweep(sw, workers=workers, address=address, extend=extend,
-                            on_cluster=on_cluster)
+                            on_cluster=on_cluster, state=state)  # preflight ran once, above
     finally:
         progress.stop()
     wall = time.perf_counter() - t0
