@@ -23,6 +23,7 @@ SUITES = {
     "rbm": "benchmarks.rbm",
     "curie-weiss": "benchmarks.curie_weiss",
     "peers": "benchmarks.peers",
+    "scale": "benchmarks.scale",
 }
 
 

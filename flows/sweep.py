@@ -1,77 +1,112 @@
-"""The sweep flow: fan the missing batches of a sweep out over Dask through Prefect.
+"""The sweep flow: the missing units of a sweep on Dask, a few Prefect task runs to track them.
 
-Wiring only. :func:`statmech.plan.prepare` decides what to compute, the ``run-batch`` task calls
-:func:`statmech.runner.run_units` on a Dask worker (which writes every unit to the store as soon
-as it is done), and Prefect retries a failing batch ``retries`` times (a retry recomputes only the
-units still missing). Batches that keep failing leave their units marked ``failed`` in the store
+Wiring only. :func:`statmech.plan.prepare` decides what to compute (store created, resumed or
+extended; missing units cut into groups sized for the cluster), a
+:class:`statmech.dispatch.Dispatcher` sends every group to the Dask workers at once and the
+sweep process writes the results (it is the store's only writer). Prefect sees one ``run-block``
+task run per *block* of groups (at most :data:`statmech.grid.MAX_BLOCKS` per run, whatever the
+number of units): the task collects its block's results as they stream back, and Prefect retries
+a block with failed units ``retries`` times (a retry recomputes only the units of the block that
+have not succeeded). Blocks that keep failing leave their units marked ``failed`` in the store
 and the rest of the sweep completes.
 
-:func:`run_sweep` is the entry point used by the CLI: it starts (or connects to) the Dask cluster,
-makes sure a Prefect API is available, and runs :func:`sweep_flow` with a ``DaskTaskRunner``
-bound to that cluster.
+:func:`run_sweep` is the entry point used by the CLI: it takes the store's lock, starts (or
+connects to) the Dask cluster, makes sure a Prefect API is available and runs
+:func:`sweep_flow` in this process.
 """
 
 from __future__ import annotations
 
-import contextlib
+import math
+import os
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import dask
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import wait
 from prefect.runtime import task_run
-from prefect_dask import DaskTaskRunner
 
 from statmech.config import Sweep, parse_config
+from statmech.dispatch import Dispatcher, worker_slots
+from statmech.grid import MAX_BLOCKS
 from statmech.plan import Plan, prepare
 from statmech.provenance import now
-from statmech.runner import run_units
+from statmech.runner import make_job, warm_up
+from statmech.writer import FLUSH_SECONDS, ChunkWriter
+
+#: dispatchers of the runs in progress in this process, by run id (task parameters stay small)
+_RUNS: dict[str, Dispatcher] = {}
 
 
-@task(name="run-batch", cache_policy=NO_CACHE, retry_delay_seconds=1, log_prints=True)
-def run_batch(store: str, config_text: str, units: list[list[int]], retries: int) -> dict[str, Any]:
-    """Compute and store one batch of units (a Prefect task on a Dask worker)."""
-    final = int(task_run.run_count or 1) > retries
-    return run_units(store, config_text, units, final_attempt=final)
+@task(name="run-block", cache_policy=NO_CACHE, retry_delay_seconds=1, log_prints=True)
+def run_block(run_id: str, block: int, retries: int) -> dict[str, Any]:
+    """Collect one block's units from the Dask workers into the store (in the flow process)."""
+    attempt = int(task_run.run_count or 1)
+    return _RUNS[run_id].collect(block, attempt=attempt, final=attempt > retries)
 
 
-def _batch_name(plan: Plan, batch: list[tuple[tuple[int, ...], int]], i: int) -> str:
-    first = plan.grid.label(batch[0][0])
-    more = f" +{len(batch) - 1}" if len(batch) > 1 else ""
-    return f"{plan.sweep.model.name} #{i} {first}{more}"
+def _block_name(plan: Plan, d: Dispatcher, b: int) -> str:
+    units = d.block_units(b)
+    first = plan.grid.label(units[0][:-1].tolist()) if len(units) else ""
+    return f"{plan.sweep.model.name} block {b + 1}/{len(d.blocks)}: {len(units)} units from {first}"
+
+
+def flush_seconds(est_wall: float) -> float:
+    """Seconds between flushes: a twentieth of the estimated run, between 1 and 10 s.
+
+    ``STATMECH_FLUSH_SECONDS`` overrides it.
+    """
+    env = os.environ.get("STATMECH_FLUSH_SECONDS")
+    if env:
+        return float(env)
+    return min(FLUSH_SECONDS, max(1.0, est_wall / 20))
+
+
+def n_blocks(est_wall: float, groups: int) -> int:
+    """Prefect task runs of a run: one per ~5 s of estimated wall time, 1 to MAX_BLOCKS."""
+    return max(1, min(MAX_BLOCKS, groups, math.ceil(est_wall / 5.0)))
 
 
 @flow(name="statmech-sweep", log_prints=True, persist_result=False)
-def sweep_flow(config_text: str, store: str, extend: bool = False,
-               workers: int = 1) -> dict[str, Any]:
-    """Run every missing unit of a sweep; returns a summary of what was done."""
+def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int = 1,
+               state: str | None = None) -> dict[str, Any]:
+    """Run every missing unit of a sweep on the current Dask client; returns a summary.
+
+    ``workers`` is the number of worker threads; ``state`` the store check already done by the
+    caller (:func:`statmech.plan.preflight`), if any.
+    """
+    from distributed import get_client
+
+    client = get_client()
     sweep = parse_config(config_text).with_overrides(store=store)
-    plan = prepare(sweep, extend=extend, workers=workers)
+    plan = prepare(sweep, extend=extend, workers=workers, state=state)
     started = now()
     t0 = time.perf_counter()
     plan.store.update_attrs(start_time=started, end_time=None)
-    units = [[[*u[0], u[1]] for u in b] for b in plan.batches]
-    resources = sweep.model.resources(sweep.settings)
-    # batches that need e.g. a GPU go only to workers advertising that resource
-    with dask.annotate(resources=resources) if resources else contextlib.nullcontext():
-        futures = [
-            run_batch.with_options(
-                task_run_name=_batch_name(plan, b, i), retries=sweep.retries
-            ).submit(store, config_text, u, sweep.retries)
-            for i, (b, u) in enumerate(zip(plan.batches, units, strict=True))
-        ]
-    wait(futures)
-    computed = failed_batches = 0
-    for fut in futures:
-        state = fut.state
-        if state.is_completed():
-            computed += int(fut.result()["computed"])
-        else:
-            failed_batches += 1
+    model, settings = sweep.model, sweep.settings
+    est_wall = plan.cost / max(workers, 1)
+    job = make_job(store, sweep, plan.grid)
+    run_id = uuid.uuid4().hex
+    failed_blocks = 0
+    with ChunkWriter(store, flush_seconds=flush_seconds(est_wall)) as writer:
+        dispatcher = Dispatcher(client, job, writer, plan.groups,
+                                resources=model.resources(settings),
+                                blocks=n_blocks(est_wall, len(plan.groups)))
+        _RUNS[run_id] = dispatcher
+        try:
+            futures = [
+                run_block.with_options(task_run_name=_block_name(plan, dispatcher, b),
+                                       retries=sweep.retries).submit(run_id, b, sweep.retries)
+                for b in range(len(dispatcher.blocks))
+            ]
+            wait(futures)
+            failed_blocks = sum(1 for f in futures if not f.state.is_completed())
+        finally:
+            del _RUNS[run_id]
     failed = int(plan.store.failed_mask().sum())
     missing = int((~plan.store.done_mask()).sum())
     ended = now()
@@ -80,11 +115,13 @@ def sweep_flow(config_text: str, store: str, extend: bool = False,
         "state": plan.state,
         "total": plan.total,
         "skipped": plan.skipped,
-        "computed": computed,
+        "computed": dispatcher.computed,
         "failed": failed,
         "missing": missing,
-        "batches": len(plan.batches),
-        "failed_batches": failed_batches,
+        "batches": len(plan.groups),
+        "blocks": len(dispatcher.blocks),
+        "failed_blocks": failed_blocks,
+        "flushes": writer.flushes,
         "start_time": started,
         "end_time": ended,
         "wall_seconds": time.perf_counter() - t0,
@@ -114,14 +151,15 @@ def run_sweep(
     address: str | None = None,
     extend: bool = False,
     on_cluster: Callable[[Any], None] | None = None,
+    state: str | None = None,
 ) -> dict[str, Any]:
     """Run a sweep on its cluster through Prefect (the embedded default: a local cluster).
 
     ``on_cluster`` is called with the Dask client once the cluster is up (the CLI uses it for
-    the dashboard link and the progress bar).
+    the dashboard link and the progress bar). The store's lock is taken once, here, for the
+    whole run; ``state`` passes on a :func:`statmech.plan.preflight` the caller already ran.
     """
     from statmech.cluster import dask_cluster, prefect_api
-    from statmech.runner import warm_up
     from statmech.store import store_lock
 
     # workers on other hosts resolve paths in their own working directory: send absolute ones
@@ -129,11 +167,9 @@ def run_sweep(
     with store_lock(sweep.store), prefect_api(), \
             dask_cluster(sweep.cluster, workers, address) as client:
         _check_resources(client, sweep.model.resources(sweep.settings))
-        client.run(warm_up, sweep.text)
+        client.run(warm_up, sweep.model, sweep.settings)
         if on_cluster is not None:
             on_cluster(client)
-        n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
-        runner = DaskTaskRunner(address=client.scheduler.address)
-        return sweep_flow.with_options(task_runner=runner, flow_run_name=f"{sweep.name}")(
-            sweep.text, sweep.store, extend, n_workers
+        return sweep_flow.with_options(flow_run_name=f"{sweep.name}")(
+            sweep.text, sweep.store, extend, worker_slots(client), state
         )

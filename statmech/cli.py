@@ -9,6 +9,8 @@
 ``statmech report STORE``   static HTML report with estimates, figures and provenance
 ``statmech refine STORE``   add points where an estimate is least certain, compute only those
 ``statmech certs DIR``      TLS certificates (CA, scheduler, worker, client) for a Dask cluster
+``statmech verify STORE``   check every chunk's checksum; corrupt units are recomputed next run
+``statmech migrate OLD NEW`` rewrite a store of an older schema
 
 Every command ends with one line naming the problem and the fix, and a documented exit code
 (:mod:`statmech.errors`, README "Exit codes"); ``statmech --verbose ...`` adds the traceback.
@@ -188,7 +190,7 @@ def sweep(
     t0 = time.perf_counter()
     try:
         summary = run_sweep(sw, workers=workers, address=address, extend=extend,
-                            on_cluster=on_cluster)
+                            on_cluster=on_cluster, state=state)  # preflight ran once, above
     finally:
         progress.stop()
         FAILURES.done_interruptible()
@@ -531,6 +533,41 @@ def certs(
                   highlight=False)
     console.print(f"  client:    statmech sweep CONFIG --address tls://HOST:8786 --tls-dir "
                   f"{folder}", highlight=False)
+def verify(
+    store: Annotated[Path, typer.Argument(help="a statmech zarr store")],
+    repair: Annotated[bool, typer.Option(help="clear the done flags of affected units")] = True,
+) -> None:
+    """Check every chunk (checksums, lost chunks, non-finite values); exit code 1 on damage.
+
+    Affected units lose their done flag, so rerunning the sweep recomputes exactly them.
+    """
+    from statmech.store import Store
+
+    if not Store(store).exists():
+        err_console.print(f"[red]{store} is not a statmech store[/]")
+        raise typer.Exit(2)
+    found = Store(store).verify(repair=repair)
+    for kind in ("corrupt", "missing"):
+        for item in found[kind]:
+            console.print(f"{kind} chunk: {item}")
+    for name, n in found["nonfinite"].items():
+        console.print(f"non-finite values: {name} in {n} units")
+    action = "marked for recompute" if repair else "affected"
+    console.print(f"checked {found['checked']} chunks; {found['affected']} units {action}")
+    if found["affected"] or found["corrupt"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def migrate(
+    old: Annotated[Path, typer.Argument(help="store of an older schema")],
+    new: Annotated[Path, typer.Argument(help="new store path")],
+) -> None:
+    """Rewrite a store of an older schema (one chunk per unit) in the current layout."""
+    from statmech.store import migrate as migrate_store
+
+    done = migrate_store(old, new)
+    console.print(f"wrote {new}: {done} units done, values copied bitwise")
 
 
 def main() -> None:  # pragma: no cover

@@ -1,15 +1,22 @@
 """The grid of a sweep: axes x replicas, split into units of work and batches.
 
 A *unit* is one grid point and one replica (index along every axis, replica index). Units are the
-granularity of computing, storing and marking done; every unit owns its own zarr chunks, so any
-grouping of units into batches is safe to write concurrently. Batches are sized from the model's
-cost estimate so that one Prefect task carries enough compute to amortise its orchestration.
+granularity of computing, seeding and marking done. Three coarser groupings sit on top:
+
+* **chunks** (:func:`chunk_shape`): the zarr chunk of every variable covers a block of many units
+  along the grid, so a store's object count grows with chunks, not units;
+* **groups** (:func:`statmech.plan.plan_groups`, :func:`group_seconds`): the units one Dask
+  task computes, sized from the model's cost estimate and the cluster's size;
+* **blocks** (:func:`split_blocks`): the groups one Prefect task run tracks (a bounded number).
+
+No grouping changes a number: seeds are per unit.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,3 +102,62 @@ def make_batches(
     if current:
         batches.append(current)
     return batches
+
+
+#: Dask tasks per second the policy plans for (measured: ~500 trivial tasks/s with scheduler,
+#: client and two workers on 2 shared cores; half of that leaves room for the results' traffic)
+DASK_TASKS_PER_SECOND = 250.0
+#: units per zarr chunk aimed at, and the largest uncompressed chunk of one variable
+CHUNK_UNITS = 8192
+CHUNK_BYTES = 4 * 2**20
+#: most Prefect task runs (blocks) per sweep run; a task run costs ~0.1-0.4 s of central work
+MAX_BLOCKS = 16
+
+
+def chunk_shape(grid_shape: Sequence[int], unit_bytes: int = 8,
+                target_units: int = CHUNK_UNITS, max_bytes: int = CHUNK_BYTES) -> tuple[int, ...]:
+    """Chunk lengths along the grid dimensions (axes..., replica) shared by every variable.
+
+    Filled from the last dimension (replicas, then the last axis, ...) so a chunk is a C-order
+    block of about ``min(target_units, max_bytes / unit_bytes)`` units, where ``unit_bytes`` is
+    the largest size of one unit of any variable. At least one unit per chunk.
+    """
+    budget = max(1, min(target_units, max_bytes // max(unit_bytes, 1)))
+    out = [1] * len(grid_shape)
+    for d in range(len(grid_shape) - 1, -1, -1):
+        n = max(int(grid_shape[d]), 1)
+        if n <= budget:
+            out[d] = n
+            budget //= n
+        else:
+            out[d] = budget
+            break
+    return tuple(out)
+
+
+def group_seconds(total_cost: float, slots: int, target_seconds: float,
+                  tasks_per_second: float = DASK_TASKS_PER_SECOND) -> float:
+    """Estimated compute per Dask task for a sweep of ``total_cost`` core-seconds on ``slots``.
+
+    About four tasks per slot for load balance (longest first), never more than
+    ``target_seconds``, but never so short that the scheduler has to start more than
+    ``tasks_per_second`` tasks per second with every slot busy (``slots / tasks_per_second``
+    seconds per task), and at least 20 ms so tiny units travel in groups.
+    """
+    slots = max(int(slots), 1)
+    t = min(target_seconds, total_cost / (4 * slots))
+    return max(t, slots / tasks_per_second, 0.02)
+
+
+def split_blocks(groups: Sequence[Sized], max_blocks: int = MAX_BLOCKS
+                 ) -> list[list[int]]:
+    """Indices of ``groups`` per block: contiguous runs of about equal size.
+
+    At most ``max_blocks`` of them (the groups come longest first, so block 0 finishes first).
+    """
+    n = len(groups)
+    if n == 0:
+        return []
+    k = min(max_blocks, n)
+    per = math.ceil(n / k)
+    return [list(range(i, min(i + per, n))) for i in range(0, n, per)]

@@ -1,4 +1,4 @@
-"""From a validated sweep to the work still to do: store creation or checks, missing units, batches.
+"""From a validated sweep to the work still to do: store creation or checks, missing units, groups.
 
 Plain library code (no Prefect): the flow in :mod:`flows.sweep` only wires these steps.
 """
@@ -6,9 +6,12 @@ Plain library code (no Prefect): the flow in :mod:`flows.sweep` only wires these
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from statmech.config import Sweep
-from statmech.grid import Grid, Unit, make_batches
+from statmech.grid import Grid, Unit, group_seconds
 from statmech.provenance import provenance
 from statmech.store import Store, StoreMismatchError
 
@@ -21,8 +24,19 @@ class Plan:
     store: Store
     state: str  # "created" | "same" | "extended"
     grid: Grid
-    missing: list[Unit]
-    batches: list[list[Unit]]
+    missing_idx: np.ndarray  # (units, axes + 1): indices along the axes, then the replica
+    groups: list[np.ndarray]  # groups of rows of missing_idx, one Dask task each, longest first
+    cost: float = 0.0  # estimated core-seconds of the missing units
+
+    @property
+    def batches(self) -> list[list[Unit]]:
+        """The groups as lists of units (one Dask task each)."""
+        return [[(tuple(r[:-1]), r[-1]) for r in g.tolist()] for g in self.groups]
+
+    @property
+    def missing(self) -> list[Unit]:
+        """The missing units, in C order."""
+        return [(tuple(r[:-1]), r[-1]) for r in self.missing_idx.tolist()]
 
     @property
     def total(self) -> int:
@@ -32,7 +46,7 @@ class Plan:
     @property
     def skipped(self) -> int:
         """Units already done (not recomputed)."""
-        return self.total - len(self.missing)
+        return self.total - len(self.missing_idx)
 
 
 def store_grid(store: Store, sweep: Sweep) -> Grid:
@@ -63,10 +77,42 @@ def preflight(sweep: Sweep, extend: bool = False) -> str:
     return state
 
 
-def prepare(sweep: Sweep, extend: bool = False, workers: int = 1) -> Plan:
-    """Create, resume or extend the store (see :func:`preflight`) and batch the missing units."""
+def plan_groups(idx: np.ndarray, grid: Grid, model: Any, settings: Any, slots: int,
+                target_seconds: float, size: int | None = None
+                ) -> tuple[list[np.ndarray], float]:
+    """Groups of unit rows ``idx`` for Dask tasks, longest first, and their total cost.
+
+    The model's cost is asked once per point. Units are sorted by decreasing cost and cut into
+    consecutive groups of about :func:`statmech.grid.group_seconds` (a unit costlier than that
+    is alone); ``size`` instead fixes the units per group, in C order.
+    """
+    idx = np.asarray(idx, dtype=np.int64).reshape(-1, len(grid.shape))
+    if len(idx) == 0:
+        return [], 0.0
+    points, inverse = np.unique(idx[:, :-1], axis=0, return_inverse=True)
+    point_cost = np.array([float(model.cost(grid.point(p), settings)) for p in points.tolist()])
+    cost = point_cost[inverse.ravel()]
+    total = float(cost.sum())
+    if size is not None:
+        return [idx[i:i + size] for i in range(0, len(idx), size)], total
+    t = group_seconds(total, slots, target_seconds)
+    order = np.argsort(-cost, kind="stable")
+    c = cost[order]
+    gid = np.floor((np.cumsum(c) - c) / t + 1e-9).astype(np.int64)
+    cuts = np.flatnonzero(np.diff(gid)) + 1
+    return [idx[g] for g in np.split(order, cuts)], total
+
+
+def prepare(sweep: Sweep, extend: bool = False, workers: int = 1,
+            state: str | None = None) -> Plan:
+    """Create, resume or extend the store and group the missing units.
+
+    ``state`` is the result of :func:`preflight` when the caller already ran it (it is not
+    repeated); ``workers`` is the number of worker threads the groups are sized for.
+    """
     store = Store(sweep.store)
-    state = preflight(sweep, extend)
+    if state is None:
+        state = preflight(sweep, extend)
     if state == "new":
         store.create(sweep, provenance())
         state = "created"
@@ -74,13 +120,7 @@ def prepare(sweep: Sweep, extend: bool = False, workers: int = 1) -> Plan:
         store.extend(sweep)
         state = "extended"
     grid = store_grid(store, sweep)
-    missing = store.missing_units()
-    model, settings = sweep.model, sweep.settings
-    batches = make_batches(
-        missing,
-        cost=lambda u: model.cost(grid.point(u[0]), settings),
-        target_seconds=sweep.batch.target_seconds,
-        size=sweep.batch.size,
-        workers=workers,
-    )
-    return Plan(sweep, store, state, grid, missing, batches)
+    missing = store.missing_indices()
+    groups, cost = plan_groups(missing, grid, sweep.model, sweep.settings, workers,
+                               sweep.batch.target_seconds, sweep.batch.size)
+    return Plan(sweep, store, state, grid, missing, groups, cost)

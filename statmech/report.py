@@ -82,6 +82,8 @@ def _provenance_rows(ds: xr.Dataset) -> list[list[str]]:
             "statmech_version", "git_revision", "config_hash", "seed")
     rows = [[_cell(k), _cell(str(ds.attrs[k]))] for k in keys if ds.attrs.get(k) is not None]
     versions = ds.attrs.get("versions")
+    if isinstance(versions, str):  # schema 2 stores keep mappings as JSON text (netCDF-safe)
+        versions = json.loads(versions) if versions.startswith("{") else None
     if isinstance(versions, dict):
         rows.append([_cell("versions"),
                      _cell(", ".join(f"{k} {v}" for k, v in versions.items()))])

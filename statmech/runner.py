@@ -1,36 +1,59 @@
-"""The worker side of a sweep: compute units and put each on disk as soon as it is done.
+"""The worker side of a sweep: compute a group of units and return their validated values.
 
-:func:`run_units` is plain Python (the Prefect task in :mod:`flows.sweep` wraps it), so it can
-be tested and benchmarked without any orchestration. For every unit it derives the seed from
-(seed, model, point values, replica), runs the model, writes the values and then the ``done``
-flag, and publishes a progress event on the Dask scheduler when running on a Dask worker.
-Models that compute several units together (:meth:`statmech.models.base.Model.run_many`, e.g.
-many lattices in one GPU launch) get the pending units of a batch in groups; each unit of a
-group is stored as soon as the group is done.
-A unit that raises is recorded in the store and the remaining units still run; the batch then
-raises :class:`BatchFailed` so that Prefect retries it (a retry skips units already done).
+:func:`compute_group` is plain Python (the flow sends it to Dask workers through
+:mod:`statmech.dispatch`), so it can be tested and benchmarked without any orchestration. It gets
+the sweep once per worker as a :class:`Job` (validated in the sweep process, scattered to the
+workers), derives each unit's seed from (seed, model, point values, replica), runs the model and
+checks the values against ``model.variables(settings)`` (names, shapes, dtypes). It writes
+nothing: the values travel back to the sweep process, the store's single writer. A unit that
+raises or returns values that do not match the declaration is returned as a failure with its
+message; the other units of the group are unaffected. Models that compute several units together
+(:meth:`statmech.models.base.Model.run_many`, e.g. many lattices in one GPU launch) get the
+units of a group in sub-groups of :meth:`~statmech.models.base.Model.group_size`.
+
+This module never imports the orchestration layer (Prefect, :mod:`flows`).
 """
 
 from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from statmech.config import parse_config
-from statmech.grid import Unit
-from statmech.plan import store_grid
+from statmech.grid import Grid, Unit
+from statmech.models.base import Model, Variable
 from statmech.seeding import unit_seed
-from statmech.store import Store, UnitWriter, units_from
 
 PROGRESS_TOPIC = "statmech-progress"
 
 
 class BatchFailed(RuntimeError):
-    """Some units of a batch raised; their errors are recorded in the store."""
+    """Some units of a block failed; their errors are recorded in the store."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to compute units of a sweep (built once, in the sweep process)."""
+
+    store: str
+    model: Model
+    settings: Any
+    seed: int
+    grid: Grid
+    extra_sizes: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def variables(self) -> tuple[Variable, ...]:
+        """The variables every unit must return."""
+        return tuple(self.model.variables(self.settings))
+
+
+#: one unit's outcome: (unit, values or None, compute seconds, error message or None)
+Outcome = tuple[Unit, dict[str, np.ndarray] | None, float, str | None]
 
 
 def _publish(store: str, n: int) -> None:
@@ -42,59 +65,66 @@ def _publish(store: str, n: int) -> None:
         pass
 
 
-def warm_up(config_text: str) -> None:
-    """Import everything a batch needs and load the model's kernels (once per worker)."""
-    import flows.sweep  # noqa: F401  (Prefect's import cost, paid before the first batch)
-
-    sweep = parse_config(config_text)
-    sweep.model.warmup(sweep.settings)
+def warm_up(model: Model, settings: Any) -> None:
+    """Load the model's kernels (once per worker, before the first group)."""
+    model.warmup(settings)
 
 
-def run_units(
-    store: str, config_text: str, units: Sequence[Sequence[int]], final_attempt: bool = True
-) -> dict[str, Any]:
-    """Compute and store ``units`` (``[i_axis0, ..., replica]`` lists) of a sweep.
+def check_values(job: Job, values: Any) -> tuple[dict[str, np.ndarray] | None, str | None]:
+    """Values as arrays of the declared dtypes, or an error naming the model and variable."""
+    model = job.model.name
+    if not isinstance(values, Mapping):
+        return None, f"model {model} returned {type(values).__name__}, not a mapping of variables"
+    declared = job.variables
+    names = {v.name for v in declared}
+    extra = sorted(set(values) - names)
+    if extra:
+        return None, f"model {model} returned undeclared variable(s) {extra}"
+    out: dict[str, np.ndarray] = {}
+    for var in declared:
+        if var.name not in values:
+            return None, f"model {model} did not return variable {var.name!r}"
+        value = np.asarray(values[var.name])
+        shape = tuple(job.extra_sizes[d] for d in var.dims)
+        if value.shape != shape:
+            return None, (f"model {model} variable {var.name!r} has shape {value.shape}, "
+                          f"declared {shape} (dims {var.dims})")
+        if not np.can_cast(value.dtype, var.dtype, casting="safe"):
+            return None, (f"model {model} variable {var.name!r} has dtype {value.dtype}, "
+                          f"declared {var.dtype}")
+        out[var.name] = value.astype(var.dtype, copy=False)
+    return out, None
 
-    Returns counts and timings; raises :class:`BatchFailed` if any unit failed.
-    """
-    sweep = parse_config(config_text)
-    grid = store_grid(Store(store), sweep)
-    writer = UnitWriter(store)
-    model, settings = sweep.model, sweep.settings
-    pending = [unit for unit in units_from(units) if not writer.is_done(unit)]
-    skipped = len(units) - len(pending)
-    computed = 0
-    failures: list[str] = []
-    compute_s = write_s = 0.0
+
+def compute_group(units: Sequence[Sequence[int]], job: Job) -> list[Outcome]:
+    """Compute ``units`` (``[i_axis0, ..., replica]`` lists); one outcome per unit, in order."""
+    model, settings, grid = job.model, job.settings, job.grid
+    todo: list[Unit] = [(tuple(int(i) for i in u[:-1]), int(u[-1])) for u in units]
+    out: list[Outcome] = []
 
     def seed(unit: Unit) -> np.random.SeedSequence:
-        return unit_seed(sweep.seed, model.name, grid.point(unit[0]), unit[1])
+        return unit_seed(job.seed, model.name, grid.point(unit[0]), unit[1])
 
-    def store_unit(unit: Unit, values: dict[str, np.ndarray], elapsed: float) -> None:
-        nonlocal computed, compute_s, write_s
-        t1 = time.perf_counter()
-        writer.write(unit, values, elapsed=elapsed)
-        write_s += time.perf_counter() - t1
-        compute_s += elapsed
-        computed += 1
-        _publish(store, 1)
+    def failure(unit: Unit, message: str) -> Outcome:
+        return (unit, None, 0.0, message)
+
+    def finish(unit: Unit, values: Any, elapsed: float) -> None:
+        checked, problem = check_values(job, values)
+        out.append(failure(unit, problem) if problem else (unit, checked, elapsed, None))
 
     def run_one(unit: Unit) -> None:
-        point = grid.point(unit[0])
         t0 = time.perf_counter()
         try:
-            values = model.run(point, settings, seed(unit))
-        except Exception as exc:  # recorded in the store, the batch goes on
+            values = model.run(grid.point(unit[0]), settings, seed(unit))
+        except Exception as exc:  # recorded in the store, the group goes on
             message = "".join(traceback.format_exception_only(exc)).strip()
-            writer.record_failure(unit, point, message + "\n" + traceback.format_exc(),
-                                  final=final_attempt)
-            failures.append(f"{grid.label(unit[0])} {model.replica_dim}={unit[1]}: {message}")
+            out.append(failure(unit, message + "\n" + traceback.format_exc()))
             return
-        store_unit(unit, values, time.perf_counter() - t0)
+        finish(unit, values, time.perf_counter() - t0)
 
-    size = max(1, model.group_size(settings)) if len(pending) > 1 else 1
-    for start in range(0, len(pending), size):
-        group = pending[start:start + size]
+    size = max(1, model.group_size(settings)) if len(todo) > 1 else 1
+    for start in range(0, len(todo), size):
+        group = todo[start:start + size]
         if len(group) == 1:
             run_one(group[0])
             continue
@@ -102,16 +132,50 @@ def run_units(
         try:
             results = model.run_many([grid.point(u[0]) for u in group], settings,
                                      [seed(u) for u in group])
+            if len(results) != len(group):
+                raise ValueError(f"run_many returned {len(results)} results for {len(group)}")
         except Exception:  # find and record the failing units one by one
             for unit in group:
                 run_one(unit)
             continue
         elapsed = (time.perf_counter() - t0) / len(group)
         for unit, values in zip(group, results, strict=True):
-            store_unit(unit, values, elapsed)
-    report = {"computed": computed, "skipped": skipped, "failed": len(failures),
-              "compute_seconds": compute_s, "write_seconds": write_s}
+            finish(unit, values, elapsed)
+    _publish(job.store, sum(1 for o in out if o[3] is None))
+    return out
+
+
+def make_job(store: str, sweep: Any, grid: Grid) -> Job:
+    """The :class:`Job` of a validated sweep over the grid as laid out in its store."""
+    extra = sweep.model.extra_coords(sweep.settings, grid.axes)
+    return Job(store=store, model=sweep.model, settings=sweep.settings, seed=sweep.seed,
+               grid=grid, extra_sizes={k: len(v) for k, v in extra.items()})
+
+
+def run_units(
+    store: str, config_text: str, units: Sequence[Sequence[int]], final_attempt: bool = True
+) -> dict[str, Any]:
+    """Compute and store ``units`` in this process (no cluster; scripts and tests).
+
+    Returns counts; raises :class:`BatchFailed` if any unit failed (its error is recorded).
+    """
+    from statmech.config import parse_config
+    from statmech.plan import store_grid
+    from statmech.store import Store
+    from statmech.writer import ChunkWriter
+
+    sweep = parse_config(config_text)
+    job = make_job(store, sweep, store_grid(Store(store), sweep))
+    done = Store(store).done_mask()
+    pending = [list(u) for u in units if not done[tuple(u)]]
+    failures = []
+    with ChunkWriter(store) as writer:
+        for unit, values, elapsed, error in compute_group(pending, job):
+            if values is None:
+                writer.add_failure(unit, job.grid.point(unit[0]), str(error), final_attempt)
+                failures.append(str(error).splitlines()[0])
+            else:
+                writer.add(unit, values, elapsed)
     if failures:
-        shown = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
-        raise BatchFailed(f"{len(failures)} of {len(units)} units failed: {shown}")
-    return report
+        raise BatchFailed(f"{len(failures)} of {len(units)} units failed: {failures[0]}")
+    return {"computed": len(pending), "skipped": len(units) - len(pending), "failed": 0}

@@ -1,47 +1,57 @@
-"""The zarr v3 store of a sweep: a self-describing xarray dataset filled unit by unit.
+"""The zarr v3 store of a sweep: a self-describing xarray dataset filled block by block.
 
-Layout. Dimensions are the sweep's axes (in config order), then the replica dimension (``replica``
-or ``sample``), then any extra dimensions a variable declares. Every axis carries its coordinate
-values. Every variable is chunked one unit per chunk (chunk length 1 along the axes and the
-replica dimension, full length along extra dimensions), so no two units ever share a chunk and
-writers never race. Besides the model's variables the store holds
+Layout (schema 2). Dimensions are the sweep's axes (in config order), then the replica dimension
+(``replica`` or ``sample``), then any extra dimensions a variable declares. Every axis carries its
+coordinate values. Every variable is chunked the same way along the grid: one chunk covers a C-order
+block of up to 8192 units (:func:`statmech.grid.chunk_shape`; full length along extra dimensions),
+so a store's object count grows with chunks, never with units. Every chunk is compressed (zstd)
+and checksummed (crc32c, checked on every read). Besides the model's variables the store holds
 
 * ``done`` (bool): the unit's values are on disk (written *after* the values, so a crash in
   between only causes a recompute);
-* ``failed`` (bool: failed after all retries), ``error`` (text: the last error of the unit as
-  JSON with time, message and traceback, empty when none) and ``elapsed`` (compute seconds);
-* root attributes: conventions, the sweep file's text and hashes, provenance and run history.
+* ``failed`` (bool: failed after all retries) and ``elapsed`` (compute seconds);
+* the sub-group ``errors``: one text array holding, as JSON, the last error of every unit that
+  has one (time, point, message and traceback), keyed by unit; it is not a variable of the root
+  dataset, so every variable of ``xr.open_zarr(store)`` is numeric (``ds.where``,
+  ``to_netcdf`` and ``to_dataframe`` work) and its size grows with failures only;
+* root attributes: conventions, the sweep file's text and hashes, provenance and run history,
+  all netCDF-safe (strings and numbers; mappings and lists as JSON text).
 
-Template first, regions after: :meth:`Store.create` writes metadata and coordinates only (xarray,
-``compute=False``); workers then write each unit's chunks directly with zarr. Missing units read
-as the fill value (NaN for floats), so ``xr.open_zarr`` always works, also mid-sweep.
+zarr has no locks and a chunk is always rewritten whole, so exactly one process writes a store:
+the sweep process (:class:`statmech.writer.ChunkWriter`), which buffers the units streamed back
+from the workers and rewrites the affected chunks (values first, ``done`` last). Creation is
+atomic: the template is written at ``<store>.tmp-<host>-<pid>`` and renamed into place, so a store
+that exists is complete. Missing units read as the fill value (NaN for floats), so
+``xr.open_zarr`` always works, also mid-sweep.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
+import shutil
 import socket
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask.array as da
 import numpy as np
-import xarray as xr
 import zarr
-from zarr.core.sync import sync as zarr_sync
+from zarr.codecs import Crc32cCodec, ZstdCodec
 
 from statmech.config import Sweep
-from statmech.grid import Grid, Unit
+from statmech.grid import Grid, Unit, chunk_shape
 from statmech.models.base import Variable
 
-SCHEMA_VERSION = 1
-BOOKKEEPING = ("done", "failed", "error", "elapsed")
+if TYPE_CHECKING:  # xarray and dask are imported where used: `statmech status` stays fast
+    import xarray as xr
+
+SCHEMA_VERSION = 2
+BOOKKEEPING = ("done", "failed", "elapsed")
+ERRORS_ARRAY = "errors/records"
 
 
 class StoreMismatchError(RuntimeError):
@@ -116,10 +126,23 @@ def _bookkeeping_vars() -> tuple[Variable, ...]:
     return (
         Variable("done", "unit computed and written", dtype="bool"),
         Variable("failed", "unit failed after all retries (see statmech status)", dtype="bool"),
-        Variable("error", "last error of the unit (JSON: time, final, error), empty if none",
-                 dtype="object"),
         Variable("elapsed", "compute time of the unit", units="s", dtype="float64"),
     )
+
+
+def compressors(dtype: Any) -> list[Any]:
+    """The bytes-to-bytes codecs of every array: zstd, then a crc32c checksum of the chunk."""
+    return [ZstdCodec(level=1), Crc32cCodec()]
+
+
+def store_chunks(sweep_or_model: Any, settings: Any, grid_shape: tuple[int, ...],
+                 extra: Mapping[str, int]) -> tuple[int, ...]:
+    """Chunk lengths along the grid dimensions for the variables of a model (see module doc)."""
+    unit_bytes = 1
+    for var in (*sweep_or_model.variables(settings), *_bookkeeping_vars()):
+        n = int(np.prod([extra[d] for d in var.dims], dtype=np.int64)) if var.dims else 1
+        unit_bytes = max(unit_bytes, n * np.dtype(var.dtype).itemsize)
+    return chunk_shape(grid_shape, unit_bytes)
 
 
 class Store:
@@ -133,29 +156,39 @@ class Store:
         """Whether a zarr group is present at the path."""
         return (self.path / "zarr.json").exists()
 
-    def template(self, sweep: Sweep) -> xr.Dataset:
-        """The lazy (dask-backed, fill-valued) dataset describing the complete store."""
+    def template(self, sweep: Sweep, axes: Mapping[str, np.ndarray] | None = None) -> xr.Dataset:
+        """The lazy (dask-backed, fill-valued) dataset describing the complete store.
+
+        ``axes`` overrides the sweep's axis values (their order in an existing store).
+        """
+        import dask.array as da
+        import xarray as xr
+
         model = sweep.model
-        grid = grid_of(sweep)
-        base_dims = (*sweep.axes, model.replica_dim)
+        axes = dict(sweep.axes if axes is None else axes)
+        grid = Grid(axes, sweep.fixed, sweep.replicas)
+        base_dims = (*axes, model.replica_dim)
         coords: dict[str, Any] = {}
-        for name, values in sweep.axes.items():
+        for name, values in axes.items():
             p = model.parameter(name)
             coords[name] = xr.Variable(name, values, {"long_name": p.doc, "units": p.units})
         coords[model.replica_dim] = xr.Variable(
             model.replica_dim, np.arange(sweep.replicas),
             {"long_name": f"independent {model.replica_dim} index"},
         )
-        extra = model.extra_coords(sweep.settings, sweep.axes)
+        extra = model.extra_coords(sweep.settings, axes)
         for name, values in extra.items():
             coords[name] = xr.Variable(name, np.asarray(values))
+        sizes = {d: len(v) for d, v in extra.items()}
+        gchunks = store_chunks(model, sweep.settings, grid.shape, sizes)
         data_vars = {}
         for var in (*model.variables(sweep.settings), *_bookkeeping_vars()):
             dims = base_dims + var.dims
-            shape = grid.shape + tuple(len(extra[d]) for d in var.dims)
-            chunks = (1,) * len(base_dims) + tuple(len(extra[d]) for d in var.dims)
+            shape = grid.shape + tuple(sizes[d] for d in var.dims)
+            chunks = gchunks + tuple(sizes[d] for d in var.dims)
             arr = da.full(shape, var.fill_value, dtype=var.dtype, chunks=chunks)
-            attrs = {"long_name": var.long_name, "units": var.units, **var.attrs}
+            attrs = {"long_name": var.long_name, "units": var.units,
+                     **{k: netcdf_attr(v) for k, v in var.attrs.items()}}
             if var.description:
                 attrs["description"] = var.description
             data_vars[var.name] = xr.Variable(dims, arr, attrs)
@@ -176,41 +209,59 @@ class Store:
         }
         return xr.Dataset(data_vars, coords, attrs)
 
-    def create(self, sweep: Sweep, provenance: Mapping[str, Any]) -> None:
-        """Write the template (metadata and coordinates, no data chunks)."""
-        ds = self.template(sweep)
-        ds.attrs.update({k: _jsonable(v) for k, v in provenance.items()})
+    def create(self, sweep: Sweep, provenance: Mapping[str, Any],
+               axes: Mapping[str, np.ndarray] | None = None) -> None:
+        """Write the template (metadata and coordinates, no data chunks), atomically.
+
+        The store is built at ``<path>.tmp-<host>-<pid>`` and renamed to ``path`` when complete:
+        a killed creation leaves no half-made store (its temporary folder is removed by the
+        next creation on this host once its process is gone).
+        """
+        ds = self.template(sweep, axes)
+        ds.attrs.update({k: netcdf_attr(v) for k, v in provenance.items()})
         encoding = {}
         for name, var in ds.data_vars.items():
             chunks = tuple(c[0] for c in var.chunks)
-            enc: dict[str, Any] = {"chunks": chunks, "fill_value": _fill(var.dtype)}
-            if int(np.prod(chunks)) * var.dtype.itemsize < 256:
-                enc["compressors"] = None  # compressing a few bytes only costs time
-            encoding[name] = enc
+            encoding[name] = {"chunks": chunks, "fill_value": _fill(var.dtype),
+                              "compressors": compressors(var.dtype)}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with _quiet_consolidation(), warnings.catch_warnings():
-            # the object (text) variable "error" is filled with "" in memory: that is intended
-            warnings.filterwarnings("ignore", category=xr.SerializationWarning)
-            ds.to_zarr(
-                self.path, mode="w-", compute=False, zarr_format=3, consolidated=True,
-                encoding=encoding,
-            )
+        _remove_stale_temporaries(self.path)
+        tmp = self.path.with_name(f"{self.path.name}.tmp-{socket.gethostname()}-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            with _quiet_consolidation():
+                ds.to_zarr(tmp, mode="w-", compute=False, zarr_format=3, consolidated=False,
+                           encoding=encoding)
+                root = zarr.open_group(tmp, mode="r+")
+                root.create_array(ERRORS_ARRAY, shape=(1,), dtype=str, fill_value="",
+                                  compressors=compressors(str))
+                zarr.consolidate_metadata(tmp)
+            os.rename(tmp, self.path)  # atomic; replaces an empty folder, refuses a full one
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
     def attrs(self) -> dict[str, Any]:
         """Root attributes."""
         return dict(zarr.open_group(self.path, mode="r").attrs)
+
+    def check_schema(self) -> None:
+        """Raise :class:`StoreMismatchError` naming the fix for a store of another schema."""
+        schema = self.attrs().get("statmech_schema")
+        if schema != SCHEMA_VERSION:
+            raise StoreMismatchError(
+                f"{self.path} has store schema {schema!r}; this statmech reads and writes schema "
+                f"{SCHEMA_VERSION} (chunks of many units). Convert it with `statmech migrate "
+                f"{self.path} NEW_PATH` (bitwise the same numbers), or use a new store path."
+            )
 
     def check_compatible(self, sweep: Sweep) -> str:
         """Compare with a sweep: ``"same"`` or ``"extends"`` (same physics, more axis values).
 
         Raises :class:`StoreMismatchError` with the differences otherwise.
         """
+        self.check_schema()
         attrs = self.attrs()
-        if attrs.get("statmech_schema") != SCHEMA_VERSION:
-            raise StoreMismatchError(
-                f"{self.path} has store schema {attrs.get('statmech_schema')!r}; this statmech "
-                f"writes schema {SCHEMA_VERSION}. Use a new store path."
-            )
         if attrs.get("config_hash") == sweep.config_hash:
             return "same"
         if attrs.get("physics_hash") != sweep.physics_hash:
@@ -238,7 +289,9 @@ class Store:
         """Append the sweep's new axis values to the store (same physics, see ``extends``).
 
         New values go at the end of their axis (coordinates need not be sorted; analysis sorts).
-        Existing chunks are untouched. Returns the added values per axis.
+        Existing values are untouched (a chunk at the old end of an axis is later rewritten
+        with the new units added beside the old ones, bitwise unchanged). Returns the added
+        values per axis.
         """
         group = zarr.open_group(self.path, mode="r+")
         ds = open_dataset(self.path)
@@ -269,11 +322,19 @@ class Store:
 
     # ------------------------------------------------------------------ progress
     def grid(self) -> tuple[list[str], dict[str, np.ndarray], int]:
-        """Axis names, their stored values and the replica count."""
-        ds = open_dataset(self.path)
-        rep = ds.attrs["replica_dim"]
-        names = [d for d in ds["done"].dims if d != rep]
-        return names, {n: ds[n].values for n in names}, ds.sizes[rep]
+        """Axis names, their stored values and the replica count (from the metadata only)."""
+        group = zarr.open_group(self.path, mode="r")
+        rep = str(group.attrs["replica_dim"])
+        done = group["done"]
+        assert isinstance(done, zarr.Array)
+        dims = list(done.metadata.dimension_names or ())  # type: ignore[union-attr]
+        names = [d for d in dims if d != rep]
+        coords = {}
+        for n in names:
+            arr = group[n]
+            assert isinstance(arr, zarr.Array)
+            coords[n] = np.asarray(arr[...])
+        return names, coords, int(done.shape[dims.index(rep)])
 
     def done_mask(self) -> np.ndarray:
         """Boolean mask over (axes..., replica): units on disk."""
@@ -283,23 +344,29 @@ class Store:
         """Boolean mask over (axes..., replica): units that failed after all retries."""
         return np.asarray(zarr.open_array(self.path / "failed", mode="r")[...], dtype=bool)
 
+    def missing_indices(self) -> np.ndarray:
+        """Units not yet done as rows (indices along the axes, replica), in C order."""
+        return np.argwhere(~self.done_mask())
+
     def missing_units(self) -> list[Unit]:
         """Units not yet done, in C order."""
-        done = self.done_mask()
-        return [(tuple(int(i) for i in idx[:-1]), int(idx[-1]))
-                for idx in np.argwhere(~done)]
+        return [(tuple(row[:-1]), row[-1]) for row in self.missing_indices().tolist()]
 
     def errors(self) -> list[dict[str, Any]]:
         """Recorded errors (unit, point, error, final, time), newest last."""
-        text = np.asarray(zarr.open_array(self.path / "error", mode="r")[...], dtype=object)
-        out = [json.loads(t) for t in text.ravel() if t]
-        return sorted(out, key=lambda e: e.get("time", ""))
+        return sorted(read_errors(self.path).values(), key=lambda e: e.get("time", ""))
+
+    def verify(self, repair: bool = True) -> dict[str, Any]:
+        """Check every chunk (see :func:`statmech.integrity.verify`)."""
+        from statmech.integrity import verify
+
+        return verify(self.path, repair=repair)
 
     # ------------------------------------------------------------------ provenance
     def update_attrs(self, **attrs: Any) -> None:
         """Merge root attributes (from the flow process only) and re-consolidate metadata."""
         group = zarr.open_group(self.path, mode="r+")
-        group.attrs.update({k: _jsonable(v) for k, v in attrs.items()})
+        group.attrs.update({k: netcdf_attr(v) for k, v in attrs.items()})
         _consolidate(self.path)
 
     def append_history(self, entry: Mapping[str, Any]) -> None:
@@ -309,62 +376,73 @@ class Store:
         self.update_attrs(history=json.dumps(history))
 
 
-class UnitWriter:
-    """Writes units into an existing store (used on the workers; one per batch).
+def read_errors(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """The error records of a store, keyed by :func:`unit_key`."""
+    try:
+        arr = zarr.open_array(Path(path) / ERRORS_ARRAY, mode="r")
+    except (FileNotFoundError, KeyError, ValueError):
+        return {}
+    text = str(arr[0])
+    return dict(json.loads(text)) if text else {}
 
-    The chunks of one unit are written concurrently through zarr's asynchronous API (a unit has
-    two dozen tiny chunks; writing them one after the other costs several times longer), then
-    the ``done`` flag, strictly after.
+
+def write_errors(path: str | os.PathLike[str], records: Mapping[str, Any]) -> None:
+    """Replace the error records (one chunk, written atomically by zarr's local store)."""
+    arr = zarr.open_array(Path(path) / ERRORS_ARRAY, mode="r+")
+    arr[0] = json.dumps(records, sort_keys=True)
+
+
+def unit_key(unit: Unit) -> str:
+    """Text key of a unit in the error records: indices then replica, comma separated."""
+    return ",".join(str(int(i)) for i in (*unit[0], unit[1]))
+
+
+def error_record(unit: Unit, point: Mapping[str, Any], message: str, final: bool
+                 ) -> dict[str, Any]:
+    """One unit's error as stored (time in UTC ISO 8601)."""
+    return {
+        "unit": [[int(i) for i in unit[0]], int(unit[1])],
+        "point": {k: _jsonable(v) for k, v in point.items()},
+        "error": message,
+        "final": final,
+        "time": datetime.now(UTC).isoformat(),
+    }
+
+
+def netcdf_attr(v: Any) -> Any:
+    """An attribute value netCDF can hold: strings and numbers.
+
+    Mappings and lists become JSON text, ``None`` an empty string, booleans 0/1.
     """
+    v = _jsonable(v)
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, dict | list):
+        return json.dumps(v)
+    return v
 
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = Path(path)
-        self.group = zarr.open_group(self.path, mode="r+")
-        self._arrays: dict[str, zarr.Array] = {}
 
-    def _array(self, name: str) -> zarr.Array:
-        if name not in self._arrays:
-            arr = self.group[name]
-            assert isinstance(arr, zarr.Array)
-            self._arrays[name] = arr
-        return self._arrays[name]
+def json_attr(v: Any) -> Any:
+    """Read back an attribute written by :func:`netcdf_attr` (JSON text becomes the object)."""
+    if isinstance(v, str) and v[:1] in "[{":
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
 
-    def is_done(self, unit: Unit) -> bool:
-        """Whether the unit is already on disk (a retried batch skips it)."""
-        idx, rep = unit
-        return bool(self._array("done")[(*idx, rep)])
 
-    def write(self, unit: Unit, values: Mapping[str, np.ndarray], elapsed: float) -> None:
-        """Write every variable of one unit, then mark it done (in that order)."""
-        idx, rep = unit
-        key = (*idx, rep)
-        items = [*values.items(), ("elapsed", np.float64(elapsed)), ("failed", np.False_),
-                 ("error", "")]
-        arrays = [self._array(name) for name, _ in items]
-
-        async def write_values() -> None:
-            await asyncio.gather(*(
-                arr._async_array.setitem(key, value)
-                for arr, (_, value) in zip(arrays, items, strict=True)
-            ))
-
-        zarr_sync(write_values())
-        self._array("done")[key] = True
-
-    def record_failure(self, unit: Unit, point: Mapping[str, Any], message: str,
-                       final: bool) -> None:
-        """Keep the error of a unit; with ``final`` also set its ``failed`` flag."""
-        idx, rep = unit
-        record = {
-            "unit": [list(idx), rep],
-            "point": {k: _jsonable(v) for k, v in point.items()},
-            "error": message,
-            "final": final,
-            "time": datetime.now(UTC).isoformat(),
-        }
-        self._array("error")[(*idx, rep)] = json.dumps(record)
-        if final:
-            self._array("failed")[(*idx, rep)] = True
+def _remove_stale_temporaries(path: Path) -> None:
+    host = socket.gethostname()
+    for tmp in path.parent.glob(f"{path.name}.tmp-{host}-*"):
+        try:
+            pid = int(tmp.name.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+        if not _alive(pid):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -409,10 +487,10 @@ def _physics_from_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
 def open_dataset(path: str | os.PathLike[str], only_done: bool = False) -> xr.Dataset:
     """Open a store with xarray (lazily, without dask); ``only_done`` masks units not done.
 
-    ``xr.open_zarr(path)`` works too, but it makes one dask task per stored chunk, and every
-    unit has its own chunks: for analysis of a whole store reading without dask
-    (``chunks=None``, what this function does) is many times faster.
+    ``xr.open_zarr(path)`` works as well (one dask task per chunk of many units).
     """
+    import xarray as xr
+
     ds = xr.open_zarr(path, chunks=None)
     if only_done:
         skip = set(BOOKKEEPING)
@@ -429,3 +507,49 @@ def units_from(indices: Iterable[Iterable[int]]) -> list[Unit]:
         vals = [int(v) for v in item]
         out.append((tuple(vals[:-1]), vals[-1]))
     return out
+
+
+def __getattr__(name: str) -> Any:
+    if name == "UnitWriter":  # the writers live in statmech.writer (they import this module)
+        from statmech.writer import UnitWriter
+
+        return UnitWriter
+    raise AttributeError(name)
+
+
+def migrate(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> int:
+    """Rewrite a store of an older schema (1: one chunk per unit) as a schema-2 store at ``new``.
+
+    Every value is copied bitwise (axis order kept), the ``error`` text variable of schema 1
+    becomes the error records, provenance and history are kept. Returns the number of units
+    done. ``new`` must not exist; ``old`` is left as it was.
+    """
+    import xarray as xr
+
+    from statmech.config import parse_config
+
+    old_ds = xr.open_zarr(old, chunks=None)
+    attrs = dict(old_ds.attrs)
+    sweep = parse_config(attrs["config_text"]).with_overrides(store=str(new))
+    axes = {name: np.asarray(old_ds[name].values) for name in sweep.axes}
+    target = Store(new)
+    if target.exists() or (target.path.exists() and any(target.path.iterdir())):
+        raise StoreMismatchError(f"{target.path} exists; migrate writes a new store")
+    template_keys = set(target.template(sweep, axes).attrs)
+    kept = {k: v for k, v in attrs.items() if k not in template_keys or k == "history"}
+    target.create(sweep, kept, axes=axes)
+    group = zarr.open_group(target.path, mode="r+")
+    for name, arr in group.arrays():
+        if name in old_ds.data_vars and name not in sweep.axes:
+            full = arr.with_config({"write_empty_chunks": True})
+            full[...] = np.asarray(old_ds[name].values, dtype=arr.dtype)
+    if "error" in old_ds.data_vars:
+        records = {}
+        for text in np.asarray(old_ds["error"].values, dtype=object).ravel():
+            if text:
+                rec = json.loads(str(text))
+                records[unit_key((tuple(rec["unit"][0]), rec["unit"][1]))] = rec
+        if records:
+            write_errors(target.path, records)
+    target.update_attrs(history=attrs.get("history", "[]"))
+    return int(np.asarray(old_ds["done"].values).sum())

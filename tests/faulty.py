@@ -5,7 +5,11 @@ that processes can be killed mid-sweep), always raises for ``x`` in ``fail_on``,
 its first attempt only for ``x`` in ``flaky_on`` (marker files in ``marks``). With ``group > 1``
 the runner hands it units in groups (:meth:`Model.run_many`). The always-failing
 values come from the environment (``FAULTY_FAIL_ON="3,4"``), standing for a code bug that a
-later fix removes without changing the sweep file.
+later fix removes without changing the sweep file. Also from the environment:
+``FAULTY_SLOW_ON="7"`` makes the units at those ``x`` sleep ``FAULTY_SLOW_SECONDS`` (default 60)
+more, and ``FAULTY_TRACE=DIR`` leaves a file per computed unit in DIR (what a test killing the
+sweep process between compute and flush needs to know). ``bad_on`` values return values that do
+not match the declared variables (``bad_kind``: missing, shape, dtype or extra).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ class FaultySettings(BaseModel):
     flaky_on: tuple[float, ...] = ()
     marks: str = ""
     group: int = 1
+    bad_on: tuple[float, ...] = ()
+    bad_kind: str = "missing"
 
 
 class Faulty(Model):
@@ -37,7 +43,7 @@ class Faulty(Model):
     parameters: ClassVar[tuple[Parameter, ...]] = (Parameter("x", "float", "control"),)
 
     def variables(self, settings: BaseModel) -> tuple[Variable, ...]:
-        return (Variable("y", "value"), Variable("y_err", "error of y"))
+        return (Variable("y", "value", attrs={"finite": 1}), Variable("y_err", "error of y"))
 
     def cost(self, point: Point, settings: BaseModel) -> float:
         assert isinstance(settings, FaultySettings)
@@ -51,6 +57,9 @@ class Faulty(Model):
         assert isinstance(settings, FaultySettings)
         x = float(point["x"])
         time.sleep(settings.sleep)
+        slow = [float(v) for v in os.environ.get("FAULTY_SLOW_ON", "").split(",") if v]
+        if x in slow:
+            time.sleep(float(os.environ.get("FAULTY_SLOW_SECONDS", "60")))
         fail_on = [float(v) for v in os.environ.get("FAULTY_FAIL_ON", "").split(",") if v]
         if x in fail_on:
             raise AssertionError(f"kernel assertion failed at x={x}")
@@ -61,4 +70,13 @@ class Faulty(Model):
                 mark.write_text("failed once")
                 raise RuntimeError(f"transient failure at x={x}")
         y = np.random.default_rng(seed).normal(size=100).mean()
+        trace = os.environ.get("FAULTY_TRACE")
+        if trace:
+            Path(trace, f"{x}-{seed.spawn_key[-1]}").write_text("computed")
+        if x in settings.bad_on:
+            return {"missing": {"y": np.float64(y)},
+                    "shape": {"y": np.zeros(3), "y_err": np.float64(0.1)},
+                    "dtype": {"y": np.complex128(y), "y_err": np.float64(0.1)},
+                    "extra": {"y": np.float64(y), "y_err": np.float64(0.1), "z": 1.0},
+                    }[settings.bad_kind]
         return {"y": np.float64(y), "y_err": np.float64(0.1)}

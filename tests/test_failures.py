@@ -162,3 +162,32 @@ def test_two_sweeps_on_one_store(tmp_path: Path) -> None:
     with store_lock(store):
         assert lock.exists()
     assert not lock.exists()
+
+
+def test_killed_between_compute_and_flush_loses_only_unflushed_results(
+        tmp_path: Path, undisturbed: Path) -> None:
+    """SIGKILL the sweep process while computed results wait in its buffer, then rerun."""
+    store = tmp_path / "u.zarr"
+    config = tmp_path / "u.yaml"
+    config.write_text(cfg(tmp_path, store))
+    trace = tmp_path / "trace"
+    trace.mkdir()
+    env = {**os.environ, "FAULTY_TRACE": str(trace), "FAULTY_SLOW_ON": "7",
+           "FAULTY_SLOW_SECONDS": "120",
+           # no timed flush, one block: nothing reaches the disk before the slow units end
+           "STATMECH_FLUSH_SECONDS": "3600", "STATMECH_MAX_BLOCKS": "1"}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "statmech", "sweep", str(config),
+                             "--workers", "2"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and len(list(trace.iterdir())) < 14:
+        time.sleep(0.2)
+    time.sleep(1.0)  # the 14 fast results travel back to the sweep process
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(list(trace.iterdir())) >= 14  # computed ...
+    assert int(Store(store).done_mask().sum()) == 0  # ... but not flushed: lost, nothing else
+    summary = run_sweep(parse_config(config.read_text()), workers=2)
+    assert summary["computed"] == 16 and summary["missing"] == 0
+    xr.testing.assert_identical(numbers(undisturbed), numbers(store))

@@ -1,0 +1,283 @@
+"""Scale-out: statmech beside plain Dask on a simulated big cluster, and big stores.
+
+Every case runs the peer in the same run, on the same cluster:
+
+* **sleeping units** (:mod:`benchmarks.sleep_model`, 1 s each, registered through
+  ``STATMECH_MODELS``) on 8 worker processes x 8 / 32 / 128 threads = 64 / 256 / 1024 slots,
+  20 units per slot (ideal 20 s): the sweep's wall time (inside the flow: store, planning, Dask,
+  Prefect, writes) and the cluster's busy fraction = units x 1 s / (slots x wall), beside
+  ``client.map`` of the same sleeps;
+* **tiny real units**: 10^4 ising1d units (N = 16, 650 sweeps) on 2 single-threaded workers
+  beside ``client.map`` over chunks of 250 units + one ``to_zarr``: per-unit overhead, files on
+  disk, ``xr.open_zarr(...).load()`` time, and the stored energies compared bitwise;
+* **big stores** made without computing (template + values written directly): ``xr.open_zarr(
+  ...).load()`` of a 10^5-unit scalar store, ``statmech status`` and the resume planning
+  (missing units + Dask groups for 1024 slots) of a 10^6-unit store half done;
+* **Prefect API**: task runs per second against the temporary server (what sizes the number of
+  Prefect task runs per sweep).
+
+``--quick`` uses 5 units per slot and 2000 tiny units.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SLEEP_MODEL = "sleep=benchmarks.sleep_model:SleepModel"
+
+
+def _env() -> None:
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    models = os.environ.get("STATMECH_MODELS", "")
+    if "sleep=" not in models:
+        os.environ["STATMECH_MODELS"] = ",".join(filter(None, [models, SLEEP_MODEL]))
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if str(ROOT) not in paths:  # the workers import benchmarks.sleep_model
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), *paths]))
+    from statmech.models import _registry, get_model
+
+    _registry.cache_clear()
+    get_model.cache_clear()
+
+
+def sleep_config(n_points: int, replicas: int, store: str, sleep: float = 1.0) -> str:
+    """A sweep of sleeping units."""
+    return (f"model: sleep\naxes: {{i: {list(range(n_points))}}}\n"
+            f"settings: {{sleep: {sleep}}}\nreplicas: {replicas}\nseed: 1\nstore: {store}\n")
+
+
+def _sleep(i: int, sleep: float) -> int:
+    time.sleep(sleep)
+    return i
+
+
+def _files(path: Path) -> int:
+    return sum(1 for p in Path(path).rglob("*") if p.is_file())
+
+
+def sleeping(slots_threads: list[int], per_slot: int, tmp: Path) -> list[dict[str, Any]]:
+    """Busy fraction of 1 s units on 8 processes x ``threads`` beside client.map."""
+    from distributed import Client, LocalCluster, wait
+
+    from flows.sweep import run_sweep
+    from statmech.config import parse_config
+
+    rows = []
+    for threads in slots_threads:
+        slots = 8 * threads
+        n = per_slot * slots
+        with LocalCluster(n_workers=8, threads_per_worker=threads, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            t0 = time.perf_counter()
+            futs = client.map(_sleep, range(n), sleep=1.0, pure=False)
+            wait(futs)
+            peer = time.perf_counter() - t0
+            del futs
+            sweep = parse_config(sleep_config(n // per_slot, per_slot,
+                                              str(tmp / f"sleep{slots}.zarr")))
+            t1 = time.perf_counter()
+            summary = run_sweep(sweep, address=cluster.scheduler_address)
+            total = time.perf_counter() - t1
+        wall = summary["wall_seconds"]
+        ok = summary["missing"] == 0 and summary["computed"] == n
+        rows.append({
+            "benchmark": "scale: 1 s units, busy fraction",
+            "case": f"{slots} slots (8 x {threads}), {n} units, ideal {n / slots:.0f} s: "
+                    f"sweep {wall:.1f} s ({total:.1f} s with connect + warm-up), "
+                    f"client.map {peer:.1f} s ({n / (slots * peer):.0%} busy); "
+                    f"{summary['batches']} Dask tasks, {summary['blocks']} Prefect task runs",
+            "value": n / (slots * wall), "unit": "busy fraction",
+            "ratio": wall / peer,
+            "check": f"all {n} units done: {ok}",
+            "ok": ok,
+        })
+    return rows
+
+
+ISING1D = """
+model: ising1d
+axes: {{N: [16], T: {{start: 0.5, stop: 5.0, num: {n_t}}}}}
+settings: {{thermalization: 50, sweeps: 650}}
+replicas: 100
+seed: 11
+store: {store}
+"""
+
+
+def _ising_chunk(units: list[tuple[int, int]], text: str) -> dict[str, np.ndarray]:
+    from statmech.config import parse_config
+    from statmech.seeding import unit_seed
+    from statmech.store import grid_of
+
+    sweep = parse_config(text)
+    grid = grid_of(sweep)
+    out: dict[str, list[Any]] = {}
+    for t, r in units:
+        point = grid.point((0, t))
+        values = sweep.model.run(point, sweep.settings,
+                                 unit_seed(sweep.seed, sweep.model.name, point, r))
+        for k, v in values.items():
+            out.setdefault(k, []).append(v)
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def tiny(n_t: int, tmp: Path) -> list[dict[str, Any]]:
+    """Tiny ising1d units: statmech vs client.map in chunks of 250 + one to_zarr."""
+    import xarray as xr
+    from distributed import Client, LocalCluster
+
+    from flows.sweep import run_sweep
+    from statmech.config import parse_config
+
+    ours_path, peer_path = tmp / "tiny.zarr", tmp / "tiny-peer.zarr"
+    text = ISING1D.format(n_t=n_t, store=ours_path)
+    sweep = parse_config(text)
+    n = n_t * 100
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        client.run(sweep.model.warmup, sweep.settings)
+        t0 = time.perf_counter()
+        units = [(t, r) for t in range(n_t) for r in range(100)]
+        chunks = [units[i:i + 250] for i in range(0, n, 250)]
+        parts = client.gather(client.map(_ising_chunk, chunks, text=text, pure=False))
+        data = {k: np.concatenate([p[k] for p in parts]).reshape(1, n_t, 100)
+                for k in parts[0]}
+        ds = xr.Dataset({k: (("N", "T", "replica"), v) for k, v in data.items()},
+                        coords={"N": [16], "T": sweep.axes["T"], "replica": np.arange(100)})
+        ds.to_zarr(peer_path, mode="w", zarr_format=3, consolidated=False)
+        peer = time.perf_counter() - t0
+        summary = run_sweep(sweep, address=cluster.scheduler_address)
+    wall = summary["wall_seconds"]
+    t1 = time.perf_counter()
+    ours_ds = xr.open_zarr(ours_path).load()
+    read_ours = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    xr.open_zarr(peer_path, consolidated=False).load()
+    read_peer = time.perf_counter() - t2
+    same = bool((ours_ds["e"].values == data["e"]).all() and ours_ds["done"].values.all())
+    files_ours, files_peer = _files(ours_path), _files(peer_path)
+    return [
+        {"benchmark": "scale: tiny units (ising1d N=16, 650 sweeps), 2 workers",
+         "case": f"{n} units: sweep {wall:.1f} s, client.map + to_zarr {peer:.1f} s; "
+                 f"{summary['batches']} Dask tasks, {summary['blocks']} Prefect task runs",
+         "value": (wall - peer) / n * 1e3, "unit": "ms overhead per unit",
+         "ratio": wall / peer, "check": f"stored e bitwise equal to the peer's: {same}",
+         "ok": same},
+        {"benchmark": "scale: files on disk", "case": f"{n} ising1d units (23 variables)",
+         "value": files_ours, "unit": "files", "ratio": files_ours / files_peer,
+         "check": f"one to_zarr: {files_peer} files", "ok": True},
+        {"benchmark": "scale: xr.open_zarr(store).load()", "case": f"{n} ising1d units",
+         "value": read_ours, "unit": "s", "ratio": read_ours / read_peer,
+         "check": f"one to_zarr: {read_peer:.2f} s", "ok": True},
+    ]
+
+
+def _made_store(path: Path, n_points: int, replicas: int, done_fraction: float) -> Any:
+    """A sleep-model store created and filled directly (no compute)."""
+    import zarr
+
+    from statmech.config import parse_config
+    from statmech.plan import prepare
+
+    sweep = parse_config(sleep_config(n_points, replicas, str(path)))
+    prepare(sweep)
+    group = zarr.open_group(path, mode="r+")
+    rng = np.random.default_rng(0)
+    done = rng.random((n_points, replicas)) < done_fraction
+    group["v"][...] = np.where(done, rng.random((n_points, replicas)), np.nan)
+    group["elapsed"][...] = np.where(done, 1.0, np.nan)
+    group["done"][...] = done
+    return sweep
+
+
+def big_stores(tmp: Path) -> list[dict[str, Any]]:
+    """Read-back of 10^5 units, status and resume planning of 10^6 units."""
+    import xarray as xr
+
+    from statmech.plan import prepare
+
+    rows = []
+    p5 = tmp / "e5.zarr"
+    _made_store(p5, 10_000, 10, 1.0)
+    t0 = time.perf_counter()
+    ds = xr.open_zarr(p5).load()
+    read5 = time.perf_counter() - t0
+    rows.append({"benchmark": "scale: xr.open_zarr(store).load()",
+                 "case": f"10^5 scalar units ({_files(p5)} files)", "value": read5,
+                 "unit": "s", "ratio": None, "check": f"all done: {bool(ds['done'].all())}",
+                 "ok": bool(ds["done"].all())})
+    p6 = tmp / "e6.zarr"
+    sweep = _made_store(p6, 10_000, 100, 0.5)
+    t1 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "statmech", "status", str(p6)],
+                         capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    status = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import statmech.cli"], check=True)
+    imports = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    plan = prepare(sweep, workers=1024)
+    planning = time.perf_counter() - t3
+    ok = out.returncode == 0 and "/ 1000000" in out.stdout
+    rows.append({"benchmark": "scale: statmech status", "case": "10^6 units, half done",
+                 "value": status, "unit": "s", "ratio": None,
+                 "check": f"reports the counts: {ok} (python + imports alone {imports:.1f} s)",
+                 "ok": ok})
+    rows.append({"benchmark": "scale: resume planning", "case":
+                 f"10^6 units, half done: {len(plan.missing)} missing -> "
+                 f"{len(plan.batches)} Dask tasks for 1024 slots",
+                 "value": planning, "unit": "s", "ratio": None,
+                 "check": f"{plan.skipped} skipped", "ok": plan.skipped + len(plan.missing)
+                 == 10**6})
+    return rows
+
+
+def prefect_throughput(n: int = 60) -> dict[str, Any]:
+    """Task runs per second a flow gets from the configured Prefect API."""
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+    from prefect.futures import wait
+
+    @task(cache_policy=NO_CACHE)
+    def noop(i: int) -> int:
+        return i
+
+    @flow(persist_result=False)
+    def many(k: int) -> float:
+        t0 = time.perf_counter()
+        wait([noop.submit(i) for i in range(k)])
+        return time.perf_counter() - t0
+
+    seconds = many(n)
+    from statmech.grid import MAX_BLOCKS
+
+    return {"benchmark": "scale: Prefect API", "case": f"{n} trivial task runs, temporary "
+            f"server (SQLite); statmech makes at most {MAX_BLOCKS} per sweep run, one per "
+            "~5 s of estimated wall time (<= 0.2/s)",
+            "value": n / seconds, "unit": "task runs/s", "ratio": None,
+            "check": "PostgreSQL-backed server: not measured", "ok": True}
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    """All scale cases (about 6 minutes on 2 cores; ``quick``: about 2)."""
+    _env()
+    from statmech.cluster import prefect_api
+
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp, prefect_api():
+        rows.append(prefect_throughput())
+        rows += big_stores(Path(tmp))
+        rows += tiny(20 if quick else 100, Path(tmp))
+        rows += sleeping([8, 32, 128], 5 if quick else 20, Path(tmp))
+    return rows

@@ -1,0 +1,286 @@
+"""Schema-2 store and the scale-out machinery without a cluster: chunk layout, the single writer,
+validation of returned values, integrity checks, atomic creation, interoperability, policies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import zarr
+
+from statmech.config import parse_config
+from statmech.grid import MAX_BLOCKS, chunk_shape, group_seconds, split_blocks
+from statmech.plan import plan_groups, preflight, prepare, store_grid
+from statmech.runner import BatchFailed, compute_group, make_job, run_units
+from statmech.seeding import unit_seed
+from statmech.store import Store, StoreMismatchError, UnitWriter
+from statmech.writer import ChunkWriter
+
+TESTS = Path(__file__).resolve().parent
+os.environ["STATMECH_MODELS"] = "faulty=faulty:Faulty"
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(TESTS), os.environ.get("PYTHONPATH", "")) if p)
+sys.path.insert(0, str(TESTS))
+
+FAULTY = """
+model: faulty
+axes: {{x: {xs}}}
+settings: {{{settings}}}
+replicas: {replicas}
+seed: 5
+store: {store}
+"""
+
+
+def faulty(store: Path, n: int = 8, replicas: int = 2, settings: str = ""):  # type: ignore[no-untyped-def]
+    xs = json.dumps([float(i) for i in range(n)])
+    return parse_config(FAULTY.format(xs=xs, settings=settings, replicas=replicas, store=store))
+
+
+def fill(sweep) -> Store:  # type: ignore[no-untyped-def]
+    """Create the store and compute every unit in this process."""
+    plan = prepare(sweep)
+    run_units(sweep.store, sweep.text, [[*u[0], u[1]] for u in plan.missing])
+    return plan.store
+
+
+def numbers(path: Path) -> xr.Dataset:
+    ds = xr.open_zarr(path).load()[["y", "y_err", "done", "failed"]]
+    ds.attrs = {}
+    return ds
+
+
+def test_policies() -> None:
+    assert chunk_shape((3, 24, 2)) == (3, 24, 2)
+    assert chunk_shape((100, 1000, 10)) == (1, 819, 10)
+    assert chunk_shape((10**6, 1)) == (8192, 1)
+    assert chunk_shape((10, 10, 4), unit_bytes=2**20) == (1, 1, 4)
+    # about four tasks per slot, capped by target_seconds, floored by the scheduler's rate
+    assert group_seconds(1280.0, 64, 10.0) == pytest.approx(5.0)
+    assert group_seconds(20480.0, 1024, 10.0) == pytest.approx(5.0)
+    assert group_seconds(10.0, 1024, 10.0) == pytest.approx(1024 / 250)
+    assert group_seconds(1e6, 2, 10.0) == 10.0
+    # the number of blocks (Prefect task runs) does not grow with the groups
+    assert len(split_blocks([[((i,), 0)] for i in range(10**5)])) == MAX_BLOCKS
+    assert [len(b) for b in split_blocks([[((i,), 0)] for i in range(5)])] == [1] * 5
+
+
+def test_heterogeneous_costs_go_longest_first(tmp_path: Path) -> None:
+    sw = parse_config(FAULTY.format(xs="[0, 1]", settings="sleep: 0.0", replicas=64,
+                                    store=tmp_path / "h.zarr"))
+    grid = Grid_of(sw)
+    units = list(grid.units())
+
+    class Costly:
+        def cost(self, point, settings):  # type: ignore[no-untyped-def]
+            return 100.0 if point["x"] == 1.0 else 0.01
+
+    idx = np.array([(*u[0], u[1]) for u in units])
+    groups, total = plan_groups(idx, grid, Costly(), sw.settings, slots=8, target_seconds=10)
+    assert total == pytest.approx(64 * 100.01)
+    assert all(r[0] == 1 for r in groups[0].tolist())  # the expensive units start first
+    assert max(len(g) for g in groups) > 1  # the cheap ones travel together
+    assert sorted(np.concatenate(groups).tolist()) == sorted(idx.tolist())
+    sized, _ = plan_groups(idx, grid, Costly(), sw.settings, slots=8, target_seconds=10, size=5)
+    assert [len(g) for g in sized] == [5] * 25 + [3]
+
+
+def Grid_of(sw):  # type: ignore[no-untyped-def]
+    from statmech.store import grid_of
+
+    return grid_of(sw)
+
+
+def test_store_is_small_and_values_are_model_run_with_unit_seed(tmp_path: Path) -> None:
+    small = fill(faulty(tmp_path / "small.zarr", n=10))
+    big_sweep = faulty(tmp_path / "big.zarr", n=1250)
+    big = fill(big_sweep)
+    files = [sum(1 for p in s.path.rglob("*") if p.is_file()) for s in (small, big)]
+    assert files[0] == files[1] < 30  # grows with chunks, not with units (2500 units here)
+    ds = xr.open_zarr(big.path)
+    grid = store_grid(big, big_sweep)
+    for idx, rep in [((0,), 0), ((617,), 1), ((1249,), 0)]:
+        point = grid.point(idx)
+        ref = big_sweep.model.run(point, big_sweep.settings,
+                                  unit_seed(big_sweep.seed, "faulty", point, rep))
+        assert ds["y"].values[idx[0], rep] == ref["y"]
+    assert bool(ds["done"].all())
+
+
+@pytest.mark.parametrize("kind", ["missing", "shape", "dtype", "extra"])
+def test_values_that_do_not_match_the_declaration_are_unit_failures(
+        tmp_path: Path, kind: str) -> None:
+    sw = faulty(tmp_path / "v.zarr", n=4, settings=f"bad_on: [2.0], bad_kind: {kind}")
+    plan = prepare(sw)
+    job = make_job(sw.store, sw, plan.grid)
+    outcomes = compute_group([[*u[0], u[1]] for u in plan.missing], job)
+    bad = [o for o in outcomes if o[3] is not None]
+    assert [o[0] for o in bad] == [((2,), 0), ((2,), 1)]
+    assert all("model faulty" in str(o[3]) for o in bad)
+    with pytest.raises(BatchFailed):
+        run_units(sw.store, sw.text, [[*u[0], u[1]] for u in plan.missing])
+    st = Store(sw.store)
+    done = st.done_mask()
+    assert not done[2].any() and done.sum() == 6  # never NaN marked done
+    assert st.failed_mask()[2].all()
+    assert all("model faulty" in e["error"] and "'y" in e["error"] + "'y'" for e in st.errors())
+
+
+def test_writer_flushes_on_timer_and_on_complete_chunks(tmp_path: Path) -> None:
+    sw = faulty(tmp_path / "w.zarr", n=4, replicas=1)
+    plan = prepare(sw)
+    st = plan.store
+    with ChunkWriter(sw.store, flush_seconds=0.3) as w:
+        w.add(((0,), 0), {"y": 1.0, "y_err": 0.1}, 0.0)
+        assert st.done_mask().sum() == 0  # buffered
+        deadline = time.time() + 10
+        while st.done_mask().sum() == 0 and time.time() < deadline:
+            time.sleep(0.05)
+        assert st.done_mask().sum() == 1  # flushed by the timer
+    with ChunkWriter(sw.store, flush_seconds=3600) as w:
+        w.expect(np.array([[1, 0], [2, 0]]))
+        w.add(((1,), 0), {"y": 2.0, "y_err": 0.1}, 0.0)
+        assert st.done_mask().sum() == 1
+        w.add(((2,), 0), {"y": 3.0, "y_err": 0.1}, 0.0)
+        assert st.done_mask().sum() == 3  # the chunk's planned units all arrived
+    assert Store(sw.store).errors() == []
+
+
+def test_concurrent_adds_lose_nothing(tmp_path: Path) -> None:
+    sw = faulty(tmp_path / "c.zarr", n=200, replicas=2)
+    prepare(sw)
+    units = [((i,), r) for i in range(200) for r in range(2)]
+
+    with ChunkWriter(sw.store, flush_seconds=0.01) as w:
+        def add(part: list) -> None:  # type: ignore[type-arg]
+            for u in part:
+                w.add(u, {"y": float(u[0][0] * 10 + u[1]), "y_err": 0.0}, 0.0)
+
+        threads = [threading.Thread(target=add, args=(units[i::4],)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    ds = xr.open_zarr(sw.store).load()
+    assert bool(ds["done"].all())
+    np.testing.assert_array_equal(ds["y"].values,
+                                  np.arange(200)[:, None] * 10 + np.arange(2)[None, :])
+
+
+def test_verify_finds_corrupt_missing_nonfinite_and_the_rerun_is_bitwise(tmp_path: Path) -> None:
+    ref = fill(faulty(tmp_path / "ref.zarr"))
+    sw = faulty(tmp_path / "s.zarr")
+    st = fill(sw)
+    assert st.verify() == {"checked": 5, "corrupt": [], "missing": [], "nonfinite": {},
+                           "affected": 0, "repaired": True}
+    chunk = st.path / "y" / "c" / "0" / "0"
+    raw = bytearray(chunk.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # one flipped byte
+    chunk.write_bytes(bytes(raw))
+    with pytest.raises(Exception):  # noqa: B017  (zarr reports the checksum mismatch)
+        zarr.open_array(st.path / "y", mode="r")[...]
+    found = st.verify(repair=False)
+    assert found["corrupt"] == ["y c/0/0"] and found["affected"] == 16
+    assert st.done_mask().all()  # nothing changed without repair
+    found = st.verify()
+    assert found["affected"] == 16 and not st.done_mask().any()
+    (st.path / "y_err" / "c" / "0" / "0").unlink()
+    run_units(sw.store, sw.text, [[*u[0], u[1]] for u in st.missing_units()])
+    xr.testing.assert_identical(numbers(ref.path), numbers(st.path))
+    (st.path / "y_err" / "c" / "0" / "0").unlink()  # a lost chunk file
+    assert st.verify()["missing"] == ["y_err c/0/0"] and st.done_mask().sum() == 0
+    run_units(sw.store, sw.text, [[*u[0], u[1]] for u in st.missing_units()])
+    xr.testing.assert_identical(numbers(ref.path), numbers(st.path))
+    UnitWriter(st.path).write(((3,), 1), {"y": np.nan, "y_err": 0.1}, 0.0)  # NaN marked done
+    found = st.verify()
+    assert found["nonfinite"] == {"y": 1} and found["affected"] == 1
+    assert st.missing_units() == [((3,), 1)]
+    run_units(sw.store, sw.text, [[3, 1]])
+    xr.testing.assert_identical(numbers(ref.path), numbers(st.path))
+
+
+def test_verify_command(tmp_path: Path) -> None:
+    st = fill(faulty(tmp_path / "s.zarr", n=2))
+    out = subprocess.run([sys.executable, "-m", "statmech", "verify", str(st.path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "0 units" in out.stdout, out.stdout + out.stderr
+    (st.path / "y" / "c" / "0" / "0").write_bytes(b"garbage")
+    out = subprocess.run([sys.executable, "-m", "statmech", "verify", str(st.path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "corrupt" in out.stdout and "4 units" in out.stdout
+
+
+def test_creation_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "a.zarr"
+    sw = faulty(path, n=3)
+
+    def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        assert not path.exists()  # never visible half-made
+        raise KeyboardInterrupt("killed while creating")
+
+    monkeypatch.setattr(zarr, "consolidate_metadata", crash)
+    with pytest.raises(KeyboardInterrupt):
+        prepare(sw)
+    monkeypatch.undo()
+    assert not path.exists() and not list(tmp_path.glob("a.zarr.tmp-*"))
+    # a temporary folder left by a dead process (kill -9) is removed by the next creation
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"a.zarr.tmp-{os.uname().nodename}-{dead.pid}"
+    stale.mkdir()
+    (stale / "zarr.json").write_text("{}")
+    assert preflight(sw) == "new"
+    plan = prepare(sw)
+    assert plan.state == "created" and not stale.exists() and len(plan.missing) == 6
+
+
+def test_interop_where_mean_netcdf_dataframe(tmp_path: Path) -> None:
+    sw = faulty(tmp_path / "i.zarr", n=4)
+    prepare(sw)
+    os.environ["FAULTY_FAIL_ON"] = "1"
+    try:
+        with pytest.raises(BatchFailed):
+            run_units(sw.store, sw.text, [[i, r] for i in range(4) for r in range(2)])
+    finally:
+        del os.environ["FAULTY_FAIL_ON"]
+    ds = xr.open_zarr(sw.store)
+    masked = ds.where(ds.done)
+    assert int(masked["y"].count()) == 6
+    assert np.isfinite(float(ds.mean()["y_err"]))
+    ds.to_netcdf(tmp_path / "i.nc")
+    back = xr.open_dataset(tmp_path / "i.nc")
+    assert json.loads(back.attrs["versions"])["zarr"] == zarr.__version__
+    assert ds.to_dataframe().shape[0] == 8
+    xr.open_zarr(sw.store).load()
+    assert Store(sw.store).errors()[0]["unit"] in ([[1], 0], [[1], 1])
+
+
+def test_schema_1_store_is_refused_with_the_fix(tmp_path: Path) -> None:
+    sw = faulty(tmp_path / "old.zarr", n=2)
+    fill(sw)
+    group = zarr.open_group(sw.store, mode="r+")
+    group.attrs["statmech_schema"] = 1
+    with pytest.raises(StoreMismatchError, match="statmech migrate"):
+        preflight(sw)
+
+
+def test_migrate_rewrites_an_old_store_bitwise(tmp_path: Path) -> None:
+    sw = faulty(tmp_path / "old.zarr", n=3)
+    fill(sw)
+    group = zarr.open_group(sw.store, mode="r+")
+    group.attrs["statmech_schema"] = 1
+    new = tmp_path / "new.zarr"
+    out = subprocess.run([sys.executable, "-m", "statmech", "migrate", sw.store, str(new)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    xr.testing.assert_identical(numbers(Path(sw.store)), numbers(new))
+    assert preflight(sw.with_overrides(store=str(new))) == "same"
