@@ -533,6 +533,9 @@ def certs(
                   highlight=False)
     console.print(f"  client:    statmech sweep CONFIG --address tls://HOST:8786 --tls-dir "
                   f"{folder}", highlight=False)
+
+
+@app.command()
 def verify(
     store: Annotated[Path, typer.Argument(help="a statmech zarr store")],
     repair: Annotated[bool, typer.Option(help="clear the done flags of affected units")] = True,

@@ -509,14 +509,6 @@ def units_from(indices: Iterable[Iterable[int]]) -> list[Unit]:
     return out
 
 
-def __getattr__(name: str) -> Any:
-    if name == "UnitWriter":  # the writers live in statmech.writer (they import this module)
-        from statmech.writer import UnitWriter
-
-        return UnitWriter
-    raise AttributeError(name)
-
-
 def migrate(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> int:
     """Rewrite a store of an older schema (1: one chunk per unit) as a schema-2 store at ``new``.
 

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 from statmech.cli import app
 from statmech.config import parse_config
 from statmech.plan import prepare
-from statmech.store import UnitWriter, lock_path
+from statmech.store import lock_path
+from statmech.writer import UnitWriter
 
 ISING = """
 model: ising2d

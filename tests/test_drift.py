@@ -11,7 +11,7 @@ import zarr
 from statmech.config import parse_config
 from statmech.drift import compare
 from statmech.plan import prepare
-from statmech.store import UnitWriter
+from statmech.writer import UnitWriter
 
 TEXT = """
 model: ising2d

@@ -15,10 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("statmech", "flows")
 
 #: edges that exist today and are owned by another change; each says why it is tolerated
-KNOWN = {
-    # runner.warm_up imports flows.sweep to warm Prefect up; the store/engine rewrite removes it
-    ("statmech.runner", "flows.sweep"),
-}
+KNOWN: set[tuple[str, str]] = set()  # edges tolerated for now (none)
 
 
 def _module_name(path: Path) -> str:
@@ -152,7 +149,7 @@ def test_models_import_no_orchestration_or_storage_libraries() -> None:
 
 
 def test_flows_sit_above_the_runner(graph: dict[str, set[str]]) -> None:
-    """Nothing in statmech imports flows except the CLI (and the known runner edge)."""
+    """Nothing in statmech imports flows except the CLI (no exceptions)."""
     bad = [f"{a} -> {b}" for a, b in _edges(graph) - KNOWN
            if a.startswith("statmech") and b.startswith("flows") and a != "statmech.cli"]
     assert bad == []

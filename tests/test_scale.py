@@ -22,8 +22,8 @@ from statmech.grid import MAX_BLOCKS, chunk_shape, group_seconds, split_blocks
 from statmech.plan import plan_groups, preflight, prepare, store_grid
 from statmech.runner import BatchFailed, compute_group, make_job, run_units
 from statmech.seeding import unit_seed
-from statmech.store import Store, StoreMismatchError, UnitWriter
-from statmech.writer import ChunkWriter
+from statmech.store import Store, StoreMismatchError
+from statmech.writer import ChunkWriter, UnitWriter
 
 TESTS = Path(__file__).resolve().parent
 os.environ["STATMECH_MODELS"] = "faulty=faulty:Faulty"

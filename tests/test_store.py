@@ -10,7 +10,8 @@ import xarray as xr
 
 from statmech.config import parse_config
 from statmech.plan import preflight, prepare
-from statmech.store import Store, StoreMismatchError, UnitWriter
+from statmech.store import Store, StoreMismatchError
+from statmech.writer import UnitWriter
 
 TEXT = """
 model: ising2d
