@@ -16,8 +16,8 @@ from statmech.analysis import ising
 from statmech.config import parse_config
 from statmech.plan import prepare
 from statmech.seeding import unit_seed
-from statmech.store import UnitWriter
 from statmech.theory.ising import C_PEAK_LOG_SLOPE_2D, TC_2D
+from statmech.writer import UnitWriter
 
 TEXT = """
 model: ising2d
