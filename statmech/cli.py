@@ -216,8 +216,6 @@ def _preflight_store(sw: Any, extend: bool) -> str:
     try:
         state = preflight(sw, extend)
     except Exception as exc:
-        if type(exc).__name__ == "StoreMismatchError":
-            _explain_reordered_axes(sw)
         if type(exc).__name__ in ("StoreMismatchError", "StoreBusyError") or \
                 isinstance(exc, StoreError):
             raise
@@ -228,24 +226,6 @@ def _preflight_store(sw: Any, extend: bool) -> str:
         with store_lock(sw.store):  # takes over a stale lock, refuses a live one
             pass
     return str(state)
-
-
-def _explain_reordered_axes(sw: Any) -> None:
-    """A store refused as having "fewer axis values" may hold the same values in another order."""
-    from statmech.store import Store
-
-    try:
-        _, coords, _ = Store(sw.store).grid()
-    except Exception:  # the original refusal stands
-        return
-    if set(coords) != set(sw.axes):
-        return
-    same = all(sorted(coords[n].tolist()) == sorted(sw.axes[n].tolist()) for n in sw.axes)
-    if same:
-        moved = [n for n in sw.axes if coords[n].tolist() != sw.axes[n].tolist()]
-        shown = "; ".join(f"{n}: {coords[n].tolist()[:8]}" for n in moved)
-        raise StoreError(f"{sw.store} holds the same axis values in another order ({shown}); "
-                         "list them in the store's order, or use a new store path")
 
 
 def _short(exc: BaseException) -> str:

@@ -275,15 +275,19 @@ class Store:
                 + "). Use another store path, or delete the store to start over."
             )
         ds = open_dataset(self.path)
+        grows = False
         for name, values in sweep.axes.items():
-            old_vals = ds[name].values
-            missing = set(old_vals.tolist()) - set(values.tolist())
+            old_vals = set(ds[name].values.tolist())
+            missing = old_vals - set(values.tolist())
             if missing:
                 raise StoreMismatchError(
                     f"{self.path}: axis {name} in the store has values {sorted(missing)} that "
                     "the config lacks; a store can only be extended, never shrunk."
                 )
-        return "extends"
+            grows = grows or bool(set(values.tolist()) - old_vals)
+        # the same axis values (perhaps in another order, or with other non-physics settings
+        # such as batch or cluster) are the same units: the store's order is used
+        return "extends" if grows else "same"
 
     def extend(self, sweep: Sweep) -> dict[str, list[Any]]:
         """Append the sweep's new axis values to the store (same physics, see ``extends``).

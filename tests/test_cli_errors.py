@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from statmech.cli import app
 from statmech.config import parse_config
 from statmech.plan import prepare
-from statmech.store import lock_path
+from statmech.store import StoreMismatchError, lock_path
 from statmech.writer import UnitWriter
 
 ISING = """
@@ -245,14 +245,18 @@ def test_summary_counts_units_of_a_lost_attempt_as_computed() -> None:
     assert rows["skipped"] == "4" and rows["computed"] == "16"
 
 
-def test_reordered_axis_values_are_not_called_fewer(tmp_path: Path) -> None:
+def test_reordered_axis_values_resume_the_same_store(tmp_path: Path) -> None:
+    """The same axis values in another order (or other batch settings) are the same units."""
+    from statmech.plan import preflight
+
     store = tmp_path / "o.zarr"
     prepare(parse_config(ISING.format(store=store)))
-    cfg = config(tmp_path, store, ISING.replace("[2.0, 2.5]", "[2.5, 2.0]"))
-    code, _, err = invoke("sweep", str(cfg))
-    assert code == 3
-    assert_one_line(err, "same axis values in another order", "T: [2.0, 2.5]")
-    assert "fewer" not in err
+    reordered = parse_config(ISING.replace("[2.0, 2.5]", "[2.5, 2.0]").format(store=store))
+    assert preflight(reordered) == "same"
+    more = parse_config(ISING.replace("[2.0, 2.5]", "[2.5, 2.0, 3.0]").format(store=store))
+    with pytest.raises(StoreMismatchError, match="--extend"):
+        preflight(more)
+    assert preflight(more, extend=True) == "extends"
 
 
 def test_tls_dir_without_certificates(tmp_path: Path) -> None:
