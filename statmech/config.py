@@ -376,15 +376,15 @@ def parse_config(text: str, source: str | None = None) -> Sweep:
         est: Estimate | None = None
         if settings is not None and not errors and top is not None:
             # sizes first: the per-point checks below must never run over a huge grid
-            size_errors = check_limits(limits, n_points_of(axes), top.replicas)
-            if not size_errors:
-                est = estimate(model, settings, axes, fixed, top.replicas)
-                size_errors = check_limits(limits, n_points_of(axes), top.replicas, est)
-            errors.extend(size_errors)
+            errors.extend(check_limits(limits, n_points_of(axes), top.replicas))
         if settings is not None and not errors:
             for msg in model.check_settings(settings, {**axes}):
                 errors.append(("settings", msg))
             errors.extend(_check_points(model, settings, axes, fixed))
+        if settings is not None and not errors and top is not None:
+            # cost and memory estimates only of valid points (an invalid one can cost anything)
+            est = estimate(model, settings, axes, fixed, top.replicas)
+            errors.extend(check_limits(limits, n_points_of(axes), top.replicas, est))
 
     if errors or top is None or model is None or settings is None:
         raise ConfigError(errors or [("<root>", "invalid sweep file")], source)

@@ -109,9 +109,13 @@ class Topology:
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    from statmech import models
+
     topo = Topology(tmp_path_factory.mktemp("topology"))
     old = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "STATMECH_MODELS", "PYTHONPATH")}
     os.environ.update({k: topo.env[k] for k in old})
+    models._registry.cache_clear()  # the registry reads STATMECH_MODELS once
+    models.get_model.cache_clear()
     try:
         with temporary_settings(updates={PREFECT_API_URL: topo.api}):
             try:
@@ -125,6 +129,8 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+        models._registry.cache_clear()
+        models.get_model.cache_clear()
 
 
 ISING = """

@@ -18,6 +18,7 @@ def test_cuda_kernel_in_the_simulator_is_bitwise_the_cpu_kernel() -> None:
     assert "bitwise identical" in run_check("cuda_sim_check.py", simulator=True)
 
 
+@pytest.mark.slow  # ~1 min of NVVM compilation; the simulator test runs the kernels in CI
 def test_cuda_kernels_compile_for_a_real_gpu() -> None:
     # the simulator runs kernels as Python; NVVM sees what a GPU would compile
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
