@@ -310,11 +310,7 @@ def train_rbm(law: DataLaw, settings: RBMSettings, method: str, H: int, k: int, 
                 break
         if not finite:
             break
-    ll_curve = out["ll"]
-    seen = ll_curve[np.isfinite(ll_curve)]
-    diverged = (not finite or not np.isfinite(ll_curve[-1])
-                or (seen.size > 0
-                    and ll_curve[-1] < seen.max() - settings.divergence_threshold))
+    diverged = _diverged(out["ll"], finite, settings.divergence_threshold)
     return {**out, "diverged": np.asarray(bool(diverged)), "updates": np.asarray(updates),
             "log_z": np.asarray(K.log_z(W, a, b) if finite else np.nan),
             "W": W, "a": a, "b": b}
@@ -330,6 +326,13 @@ def fvbm_gradient(law: DataLaw, J: np.ndarray, h: np.ndarray
     gJ = dvv - mvv
     np.fill_diagonal(gJ, 0.0)
     return lz, gJ, dv - mv
+
+
+def _diverged(ll: np.ndarray, finite: bool, threshold: float) -> bool:
+    """Parameters became non-finite, or the final ll is non-finite or below its best - threshold."""
+    seen = ll[np.isfinite(ll)]
+    return bool(not finite or not np.isfinite(ll[-1])
+                or (seen.size > 0 and ll[-1] < seen.max() - threshold))
 
 
 def train_fvbm(law: DataLaw, settings: RBMSettings, lr: float, batch: int,
@@ -365,11 +368,7 @@ def train_fvbm(law: DataLaw, settings: RBMSettings, lr: float, batch: int,
                 break
         if not finite:
             break
-    ll_curve = out["ll"]
-    seen = ll_curve[np.isfinite(ll_curve)]
-    diverged = (not finite or not np.isfinite(ll_curve[-1])
-                or (seen.size > 0
-                    and ll_curve[-1] < seen.max() - settings.divergence_threshold))
+    diverged = _diverged(out["ll"], finite, settings.divergence_threshold)
     lz_final = K.fvbm_moments(J, h)[0] if finite else np.nan
     return {**out, "diverged": np.asarray(bool(diverged)), "updates": np.asarray(updates),
             "log_z": np.asarray(lz_final), "J": J, "a": h}
