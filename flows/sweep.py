@@ -92,10 +92,9 @@ def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int 
     job = make_job(store, sweep, plan.grid)
     run_id = uuid.uuid4().hex
     failed_blocks = 0
-    with ChunkWriter(store, flush_seconds=flush_seconds(est_wall)) as writer:
-        dispatcher = Dispatcher(client, job, writer, plan.groups,
-                                resources=model.resources(settings),
-                                blocks=n_blocks(est_wall, len(plan.groups)))
+    with ChunkWriter(store, flush_seconds=flush_seconds(est_wall)) as writer, \
+            Dispatcher(client, job, writer, plan.groups, resources=model.resources(settings),
+                       blocks=n_blocks(est_wall, len(plan.groups))) as dispatcher:
         _RUNS[run_id] = dispatcher
         try:
             futures = [

@@ -4,10 +4,13 @@ A run's missing units are cut into *groups* (one Dask task each, sized by
 :func:`statmech.grid.group_seconds` from the model's cost estimate and the number of worker
 threads) and the groups into a bounded number of *blocks* (one Prefect task run each, see
 :mod:`flows.sweep`). :class:`Dispatcher` scatters the validated :class:`~statmech.runner.Job` to
-every worker once, submits every group at once, longest first (Dask starts them as threads free
-up), and :meth:`Dispatcher.collect` streams the outcomes of one block back as they finish into
-the store's single writer (:class:`statmech.writer.ChunkWriter`). A retried block resubmits only
-its units that have not succeeded.
+every worker once and submits every group at once, longest first (Dask starts them as threads
+free up). One *collector* thread takes the results as they finish, in batches (fetched
+concurrently by the client, not one round trip each), and hands them to the store's single
+writer (:class:`statmech.writer.ChunkWriter`); :meth:`Dispatcher.collect` only waits for one
+block to be complete and reports it, so the rate at which results reach the store does not
+depend on how many Prefect task runs are active. A retried block resubmits only its units that
+have not succeeded.
 """
 
 from __future__ import annotations
@@ -36,10 +39,15 @@ def max_blocks() -> int | None:
 
 
 class Dispatcher:
-    """Submits the groups of a run to Dask and collects them block by block into the writer."""
+    """Submits the groups of a run to Dask; a collector thread streams results into the writer.
+
+    Use as a context manager (or call :meth:`close`): the collector stops on exit.
+    """
 
     def __init__(self, client: Any, job: Job, writer: ChunkWriter, groups: list[np.ndarray],
                  resources: dict[str, float] | None = None, blocks: int | None = None):
+        from distributed import as_completed
+
         self.client = client
         self.job = job
         self.writer = writer
@@ -50,65 +58,119 @@ class Dispatcher:
         self.succeeded: set[Unit] = set()
         self.computed = 0
         self._lock = threading.Lock()
+        self._owner: dict[Any, tuple[int, list[Unit]]] = {}  # future -> (block, units)
+        self._left = [0] * len(self.blocks)  # futures of each block not yet collected
+        self._complete = [threading.Event() for _ in self.blocks]
+        self._failures: list[list[tuple[Unit, str]]] = [[] for _ in self.blocks]
+        self._computed_in = [0] * len(self.blocks)
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        self._ac = as_completed(loop=client.loop, with_results=True, raise_errors=False)
         self._job_future = client.scatter(job, broadcast=True, hash=False) if groups else None
-        self._futures: dict[int, list[tuple[Any, list[Unit]]]] = {}
         if groups:
             writer.expect(np.concatenate(groups))
-        if groups:
-            futures = self._submit(groups)
-            for b, members in enumerate(self.blocks):
-                self._futures[b] = [futures[i] for i in members]
+            block_of = {i: b for b, members in enumerate(self.blocks) for i in members}
+            self._submit([(block_of[i], g) for i, g in enumerate(groups)])
+        self._thread = threading.Thread(target=self._run, name="statmech-collect", daemon=True)
+        self._thread.start()
 
-    def _submit(self, groups: list[np.ndarray]) -> list[tuple[Any, list[Unit]]]:
-        payload = [g.tolist() for g in groups]
+    def _submit(self, groups: list[tuple[int, np.ndarray]]) -> None:
+        payload = [g.tolist() for _, g in groups]
         futs = self.client.map(compute_group, payload, job=self._job_future, pure=False,
                                resources=self.resources)
-        return [(f, [(tuple(r[:-1]), r[-1]) for r in rows])
-                for f, rows in zip(futs, payload, strict=True)]
+        with self._lock:
+            for fut, (b, _), rows in zip(futs, groups, payload, strict=True):
+                self._owner[fut] = (b, [(tuple(r[:-1]), r[-1]) for r in rows])
+                self._left[b] += 1
+                self._complete[b].clear()
+        self._ac.update(futs)
 
+    # ------------------------------------------------------------------ the collector thread
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    batch = self._ac.next_batch(block=True)
+                except StopIteration:  # nothing in flight (between retries, or done)
+                    self._stop.wait(0.05)
+                    continue
+                self._take(batch)
+        except BaseException as exc:  # e.g. the store became unwritable: every block fails
+            self._error = exc
+            for event in self._complete:
+                event.set()
+
+    def _take(self, batch: list[tuple[Any, Any]]) -> None:
+        for fut, result in batch:
+            with self._lock:
+                b, units = self._owner.pop(fut)
+            if fut.status == "finished":
+                outcomes = result
+            else:  # the task itself died (e.g. KilledWorker): result is its exception info
+                exc = result[1] if isinstance(result, tuple) else result
+                outcomes = [(u, None, 0.0, f"{type(exc).__name__}: {exc}") for u in units]
+            fut.release()
+            done: list[Unit] = []
+            failed: list[tuple[Unit, str]] = []
+            for unit, values, elapsed, error in outcomes:
+                if values is None:
+                    failed.append((unit, str(error)))
+                else:
+                    self.writer.add(unit, values, elapsed)
+                    done.append(unit)
+            with self._lock:
+                self.succeeded.update(done)
+                self.computed += len(done)
+                self._computed_in[b] += len(done)
+                self._failures[b].extend(failed)
+                self._left[b] -= 1
+                if self._left[b] == 0:
+                    self._complete[b].set()
+
+    # ------------------------------------------------------------------ per block
     def block_units(self, b: int) -> np.ndarray:
         """The units of block ``b`` (rows: indices, replica)."""
         return np.concatenate([self.groups[i] for i in self.blocks[b]])
 
     def collect(self, b: int, attempt: int = 1, final: bool = True) -> dict[str, Any]:
-        """Wait for block ``b``'s groups, hand every outcome to the writer, flush.
+        """Wait until every group of block ``b`` is in the writer, then flush.
 
         A later ``attempt`` first resubmits the block's units that have not succeeded. Raises
-        :class:`BatchFailed` when units failed (recorded, ``failed`` set when ``final``).
+        :class:`BatchFailed` when units failed (their errors recorded, ``failed`` set when
+        ``final``).
         """
-        from distributed import as_completed
-
         if attempt > 1:
             with self._lock:
                 left = [np.array([r for r in self.groups[i].tolist()
                                   if (tuple(r[:-1]), r[-1]) not in self.succeeded],
                                  dtype=np.int64) for i in self.blocks[b]]
-            self._futures[b] = self._submit([g for g in left if len(g)])
-        pending = {fut: units for fut, units in self._futures.get(b, [])}
-        computed = 0
-        failures: list[str] = []
-        grid = self.job.grid
-        for fut in as_completed(list(pending)):
-            units = pending.pop(fut)
-            try:
-                outcomes = fut.result()
-            except Exception as exc:  # the task itself died (e.g. KilledWorker)
-                outcomes = [(u, None, 0.0, f"{type(exc).__name__}: {exc}") for u in units]
-            fut.release()
-            for unit, values, elapsed, error in outcomes:
-                if values is None:
-                    self.writer.add_failure(unit, grid.point(unit[0]), str(error), final)
-                    failures.append(f"{grid.label(unit[0])} {self.job.model.replica_dim}="
-                                    f"{unit[1]}: {str(error).splitlines()[0]}")
-                else:
-                    self.writer.add(unit, values, elapsed)
-                    computed += 1
-                    with self._lock:
-                        self.succeeded.add(unit)
-        self.writer.flush()
+                self._failures[b] = []
+                self._computed_in[b] = 0
+            self._submit([(b, g) for g in left if len(g)])
+        self._complete[b].wait()
+        if self._error is not None:
+            raise self._error
         with self._lock:
-            self.computed += computed
+            failures = [(u, m) for u, m in self._failures[b] if u not in self.succeeded]
+            computed = self._computed_in[b]
+        grid = self.job.grid
+        for unit, message in failures:
+            self.writer.add_failure(unit, grid.point(unit[0]), message, final)
+        self.writer.flush()
         if failures:
-            shown = "; ".join(failures[:3]) + (" ..." if len(failures) > 3 else "")
-            raise BatchFailed(f"{len(failures)} units failed: {shown}")
+            shown = "; ".join(f"{grid.label(u[0])} {self.job.model.replica_dim}={u[1]}: "
+                              f"{m.splitlines()[0] if m else ''}" for u, m in failures[:3])
+            raise BatchFailed(f"{len(failures)} units failed: {shown}"
+                              + (" ..." if len(failures) > 3 else ""))
         return {"computed": computed, "units": len(self.block_units(b))}
+
+    def close(self) -> None:
+        """Stop the collector thread."""
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> Dispatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

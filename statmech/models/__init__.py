@@ -12,32 +12,46 @@ of the client and of every worker does the same.
 from __future__ import annotations
 
 import os
-from functools import cache
+from collections.abc import Callable
+from functools import cache, partial
 from importlib import import_module, metadata
 from typing import Any
 
 from statmech.models.base import Model
 
+#: built-in models: name -> "module:Class" (imported only when asked for)
+BUILTIN = {
+    "ising2d": "statmech.models.ising.model:Ising2D",
+    "ising1d": "statmech.models.ising.model:Ising1D",
+    "hopfield": "statmech.models.hopfield.model:Hopfield",
+    "sk": "statmech.models.sk.model:SK",
+    "sk-overlap": "statmech.models.sk.model:SKOverlap",
+    "curie-weiss": "statmech.models.curie_weiss.model:CurieWeiss",
+    "rbm": "statmech.models.rbm.model:RBM",
+    "dense-hopfield": "statmech.models.dense_hopfield.model:DenseHopfield",
+}
+
+
+def _load(target: str) -> type[Model[Any]]:
+    module, _, attr = target.partition(":")
+    cls: type[Model[Any]] = getattr(import_module(module.strip()), attr.strip())
+    return cls
+
 
 @cache
-def _registry() -> dict[str, type[Model[Any]]]:
-    from statmech.models.curie_weiss.model import CurieWeiss
-    from statmech.models.dense_hopfield.model import DenseHopfield
-    from statmech.models.hopfield.model import Hopfield
-    from statmech.models.ising.model import Ising1D, Ising2D
-    from statmech.models.rbm.model import RBM
-    from statmech.models.sk.model import SK, SKOverlap
+def _registry() -> dict[str, Callable[[], type[Model[Any]]]]:
+    """name -> loader of the model class; nothing is imported until a model is asked for.
 
-    models: dict[str, type[Model[Any]]] = {
-        m.name: m
-        for m in (Ising2D, Ising1D, Hopfield, SK, SKOverlap, CurieWeiss, RBM, DenseHopfield)
-    }
+    (A worker process asks for one model: importing every model's kernels there would cost
+    seconds per worker.)
+    """
+    models: dict[str, Callable[[], type[Model[Any]]]] = {
+        name: partial(_load, target) for name, target in BUILTIN.items()}
     for ep in metadata.entry_points(group="statmech.models"):
-        models.setdefault(ep.name, ep.load())
+        models.setdefault(ep.name, ep.load)
     for item in filter(None, os.environ.get("STATMECH_MODELS", "").split(",")):
         name, _, target = item.partition("=")
-        module, _, attr = target.partition(":")
-        models.setdefault(name.strip(), getattr(import_module(module.strip()), attr.strip()))
+        models.setdefault(name.strip(), partial(_load, target))
     return models
 
 
@@ -49,4 +63,4 @@ def model_names() -> list[str]:
 @cache
 def get_model(name: str) -> Model[Any]:
     """The model called ``name`` (``KeyError`` if unknown)."""
-    return _registry()[name]()
+    return _registry()[name]()()
