@@ -17,7 +17,6 @@ connects to) the Dask cluster, makes sure a Prefect API is available and runs
 
 from __future__ import annotations
 
-import math
 import os
 import time
 import uuid
@@ -32,7 +31,7 @@ from prefect.runtime import task_run
 
 from statmech.config import Sweep, parse_config
 from statmech.dispatch import Dispatcher, worker_slots
-from statmech.grid import MAX_BLOCKS
+from statmech.grid import block_count
 from statmech.plan import Plan, prepare
 from statmech.provenance import now
 from statmech.runner import make_job, warm_up
@@ -66,11 +65,6 @@ def flush_seconds(est_wall: float) -> float:
     return min(FLUSH_SECONDS, max(1.0, est_wall / 20))
 
 
-def n_blocks(est_wall: float, groups: int) -> int:
-    """Prefect task runs of a run: one per ~5 s of estimated wall time, 1 to MAX_BLOCKS."""
-    return max(1, min(MAX_BLOCKS, groups, math.ceil(est_wall / 5.0)))
-
-
 @flow(name="statmech-sweep", log_prints=True, persist_result=False)
 def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int = 1,
                state: str | None = None) -> dict[str, Any]:
@@ -94,7 +88,7 @@ def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int 
     failed_blocks = 0
     with ChunkWriter(store, flush_seconds=flush_seconds(est_wall)) as writer, \
             Dispatcher(client, job, writer, plan.groups, resources=model.resources(settings),
-                       blocks=n_blocks(est_wall, len(plan.groups))) as dispatcher:
+                       blocks=block_count(est_wall, len(plan.groups))) as dispatcher:
         _RUNS[run_id] = dispatcher
         try:
             futures = [

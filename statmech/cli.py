@@ -335,22 +335,22 @@ def _require_store(path: Path, need_done: bool = False) -> None:
 def check(config: Annotated[Path, typer.Argument(help="sweep file (YAML)")]) -> None:
     """Validate a sweep file; show the grid, the compute and memory estimate and the batches."""
     sw = _load(config)
-    from statmech.grid import Grid, make_batches
+    from statmech.cluster import default_workers
+    from statmech.grid import Grid, block_count, group_count
     from statmech.limits import estimate, human_bytes, human_seconds
 
     grid = Grid(sw.axes, sw.fixed, sw.replicas)
     est = sw.estimate or estimate(sw.model, sw.settings, sw.axes, sw.fixed, sw.replicas)
     cost = est.core_seconds
-    if grid.n_units <= 200_000:
-        units = list(grid.units())
-        n_batches = len(make_batches(units, lambda u: sw.model.cost(grid.point(u[0]),
-                                                                    sw.settings),
-                                     sw.batch.target_seconds, sw.batch.size))
-        batches = f"{n_batches}"
-    else:  # too many units to batch here: the flow batches them
-        per = sw.batch.size or max(1, round(sw.batch.target_seconds * grid.n_units / max(cost,
-                                                                                        1e-9)))
-        batches = f"about {max(1, grid.n_units // per)}"
+    cfg = sw.cluster
+    if cfg.jobqueue is not None:
+        slots = cfg.jobqueue.jobs * cfg.jobqueue.cores
+    else:
+        slots = (cfg.workers or default_workers()) * cfg.threads_per_worker
+    groups = group_count(cost, grid.n_units, slots, sw.batch.target_seconds, sw.batch.size)
+    blocks = block_count(cost / slots, groups)
+    where = ("sized again at run time for the cluster at " + cfg.address if cfg.address
+             else "sized again at run time for the cluster's threads")
     table = Table(title=f"{sw.name} ({sw.model.name}) is valid", show_header=False)
     for name, values in sw.axes.items():
         shown = ", ".join(f"{v:g}" for v in values[:8]) + (" ..." if len(values) > 8 else "")
@@ -369,7 +369,8 @@ def check(config: Annotated[Path, typer.Argument(help="sweep file (YAML)")]) -> 
     table.add_row("limits", f"{lim.max_units:.3g} units, {lim.max_unit_memory_gib:g} GiB and "
                   f"{lim.max_unit_hours:g} h per unit, {lim.max_core_hours:.3g} core-hours "
                   "(raise them under limits: in the sweep file)")
-    table.add_row("batches", f"{batches} (about {sw.batch.target_seconds:g} s each)")
+    table.add_row("Dask tasks", f"about {groups} for {slots} worker threads ({where}), "
+                  f"tracked by {blocks} Prefect task run(s)")
     table.add_row("store", sw.store)
     console.print(table)
 

@@ -67,11 +67,14 @@ class _Strict(BaseModel):
 
 
 class BatchConfig(_Strict):
-    """How units of work are grouped into Prefect tasks.
+    """How units are grouped into Dask tasks (*groups*; see :mod:`statmech.grid`).
 
-    A Prefect task costs about 0.1-0.2 s of orchestration, so a task should carry about
-    ``target_seconds`` of compute (estimated from the model's cost model). ``size`` fixes the
-    number of units per task instead.
+    ``target_seconds``: the most estimated compute (from the model's cost model) one task
+    carries; groups are cut finer for load balance (about four per worker thread, the first
+    and last wave staggered) but not so fine that the scheduler must start more than
+    :data:`statmech.grid.DASK_TASKS_PER_SECOND` tasks per second. A killed worker loses its
+    groups in flight. ``size`` fixes the number of units per task instead. Prefect sees a
+    bounded number of blocks of groups, not the groups.
     """
 
     target_seconds: float = Field(10.0, gt=0)
@@ -121,7 +124,7 @@ class _SweepFile(_Strict):
     store: str = Field(min_length=1)
     batch: BatchConfig = BatchConfig()
     cluster: ClusterConfig = ClusterConfig()
-    retries: int = Field(2, ge=0, le=20, description="Prefect retries of a failing batch")
+    retries: int = Field(2, ge=0, le=20, description="Prefect retries of a block with failed units")
     limits: Limits = Limits()
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,42 +68,6 @@ class Grid:
         )
 
 
-def make_batches(
-    units: Sequence[Unit],
-    cost: Callable[[Unit], float],
-    target_seconds: float,
-    size: int | None = None,
-    workers: int = 1,
-) -> list[list[Unit]]:
-    """Group units into batches of about ``target_seconds`` estimated compute.
-
-    Units are taken in decreasing cost so the longest batches start first (longest processing
-    time first keeps the tail short). With several workers a small sweep is cut finer, into
-    about three batches per worker (but never below one second each), so that every worker
-    gets work. With ``size``
-    every batch has exactly that many units (the last may have fewer). The grouping never
-    changes any result: seeds are per unit.
-    """
-    if size is not None:
-        return [list(units[i : i + size]) for i in range(0, len(units), size)]
-    costed = sorted(((cost(u), u) for u in units), key=lambda cu: -cu[0])
-    total = sum(c for c, _ in costed)
-    if workers > 1:
-        target_seconds = min(target_seconds, max(total / (3 * workers), 1.0))
-    batches: list[list[Unit]] = []
-    current: list[Unit] = []
-    acc = 0.0
-    for c, u in costed:
-        if current and acc + c > target_seconds:
-            batches.append(current)
-            current, acc = [], 0.0
-        current.append(u)
-        acc += c
-    if current:
-        batches.append(current)
-    return batches
-
-
 #: Dask tasks per second the policy plans for (measured: ~500 trivial tasks/s with scheduler,
 #: client and two workers on 2 shared cores; half of that leaves room for the results' traffic)
 DASK_TASKS_PER_SECOND = 250.0
@@ -147,6 +111,47 @@ def group_seconds(total_cost: float, slots: int, target_seconds: float,
     slots = max(int(slots), 1)
     t = min(target_seconds, total_cost / (4 * slots))
     return max(t, slots / tasks_per_second, 0.02)
+
+
+def group_bounds(total_cost: float, slots: int, t: float) -> np.ndarray:
+    """Boundaries of the groups on the cumulative-cost axis [0, total_cost] (longest units first).
+
+    Groups of ``t`` seconds, except that the first wave (``slots`` groups) grows evenly from
+    ``t/4`` to ``t`` and the last wave shrinks the same way. Equal groups would all finish
+    together: a burst of ``slots`` results that the scheduler and the sweep process serve one
+    after the other while threads wait (measured: a quarter of 1024 slots idle for ~4 s at every
+    wave). Staggered first groups spread the completions (and so the next starts) over the
+    whole run, and the shrinking last wave lets the threads finish within about ``t/4`` of each
+    other (the thread freed first takes the largest group left). Sweeps shorter than two waves
+    keep equal groups.
+    """
+    slots = max(int(slots), 1)
+    n = max(1, math.ceil(total_cost / t))
+    if total_cost < 2 * slots * t or slots == 1:
+        return np.linspace(0.0, total_cost, n + 1)[1:]
+    ramp = t * (0.25 + 0.75 * np.arange(1, slots + 1) / slots)
+    first = np.cumsum(ramp)
+    middle_end = total_cost - float(ramp.sum())
+    n_mid = max(0, math.ceil((middle_end - first[-1]) / t))
+    middle = np.linspace(first[-1], middle_end, n_mid + 1)[1:] if n_mid else np.empty(0)
+    last = middle_end + np.cumsum(ramp[::-1])
+    return np.concatenate([first, middle, last])
+
+
+def block_count(est_wall: float, groups: int) -> int:
+    """Prefect task runs of a run: one per ~5 s of estimated wall time, 1 to MAX_BLOCKS."""
+    return max(1, min(MAX_BLOCKS, groups, math.ceil(est_wall / 5.0)))
+
+
+def group_count(total_cost: float, n_units: int, slots: int, target_seconds: float,
+                size: int | None = None) -> int:
+    """About how many Dask tasks :func:`statmech.plan.plan_groups` makes (units of equal cost)."""
+    if n_units <= 0:
+        return 0
+    if size is not None:
+        return math.ceil(n_units / size)
+    t = group_seconds(total_cost, slots, target_seconds)
+    return min(n_units, len(group_bounds(total_cost, slots, t)))
 
 
 def split_blocks(groups: Sequence[Sized], max_blocks: int = MAX_BLOCKS

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from statmech.config import Sweep
-from statmech.grid import Grid, Unit, group_seconds
+from statmech.grid import Grid, Unit, group_bounds, group_seconds
 from statmech.provenance import provenance
 from statmech.store import Store, StoreMismatchError
 
@@ -83,8 +83,9 @@ def plan_groups(idx: np.ndarray, grid: Grid, model: Any, settings: Any, slots: i
     """Groups of unit rows ``idx`` for Dask tasks, longest first, and their total cost.
 
     The model's cost is asked once per point. Units are sorted by decreasing cost and cut into
-    consecutive groups of about :func:`statmech.grid.group_seconds` (a unit costlier than that
-    is alone); ``size`` instead fixes the units per group, in C order.
+    consecutive groups of about :func:`statmech.grid.group_seconds`, staggered in the first
+    and last waves (:func:`statmech.grid.group_bounds`; a unit costlier than a group is
+    alone); ``size`` instead fixes the units per group, in C order.
     """
     idx = np.asarray(idx, dtype=np.int64).reshape(-1, len(grid.shape))
     if len(idx) == 0:
@@ -98,7 +99,9 @@ def plan_groups(idx: np.ndarray, grid: Grid, model: Any, settings: Any, slots: i
     t = group_seconds(total, slots, target_seconds)
     order = np.argsort(-cost, kind="stable")
     c = cost[order]
-    gid = np.floor((np.cumsum(c) - c) / t + 1e-9).astype(np.int64)
+    bounds = group_bounds(total, slots, t)
+    # a unit belongs to the group in which it starts (so one costlier than t is alone)
+    gid = np.searchsorted(bounds, np.cumsum(c) - c + 1e-9 * t, side="right")
     cuts = np.flatnonzero(np.diff(gid)) + 1
     return [idx[g] for g in np.split(order, cuts)], total
 

@@ -18,7 +18,14 @@ import xarray as xr
 import zarr
 
 from statmech.config import parse_config
-from statmech.grid import MAX_BLOCKS, chunk_shape, group_seconds, split_blocks
+from statmech.grid import (
+    MAX_BLOCKS,
+    chunk_shape,
+    group_bounds,
+    group_count,
+    group_seconds,
+    split_blocks,
+)
 from statmech.plan import plan_groups, preflight, prepare, store_grid
 from statmech.runner import BatchFailed, compute_group, make_job, run_units
 from statmech.seeding import unit_seed
@@ -72,6 +79,23 @@ def test_policies() -> None:
     # the number of blocks (Prefect task runs) does not grow with the groups
     assert len(split_blocks([[((i,), 0)] for i in range(10**5)])) == MAX_BLOCKS
     assert [len(b) for b in split_blocks([[((i,), 0)] for i in range(5)])] == [1] * 5
+
+
+def test_staggered_waves() -> None:
+    """First wave t/4 .. t, middle t, last wave t .. t/4: completions spread, a short tail."""
+    P, t = 64, 5.0
+    b = group_bounds(1280.0, P, t)
+    sizes = np.diff(np.concatenate([[0.0], b]))
+    assert b[-1] == pytest.approx(1280.0) and (sizes > 0).all()
+    ramp = t * (0.25 + 0.75 * np.arange(1, P + 1) / P)
+    assert sizes[:P] == pytest.approx(ramp)
+    assert sizes[-P:] == pytest.approx(ramp[::-1])
+    assert sizes[P:-P] == pytest.approx(np.full(len(sizes) - 2 * P, t), rel=0.05)
+    # equal groups when there are fewer than two waves
+    assert np.diff(group_bounds(100.0, 64, 1.0)) == pytest.approx(np.full(99, 100.0 / 100))
+    # the count check shows: 1280 unit-second units on 64 slots
+    assert 256 < group_count(1280.0, 1280, 64, 10.0) <= 256 + 64
+    assert group_count(1280.0, 1280, 64, 10.0, size=7) == 183
 
 
 def test_heterogeneous_costs_go_longest_first(tmp_path: Path) -> None:
