@@ -157,10 +157,12 @@ def run_sweep(
 
     # workers on other hosts resolve paths in their own working directory: send absolute ones
     sweep = sweep.with_overrides(store=str(Path(sweep.store).resolve()))
-    with store_lock(sweep.store), prefect_api(), \
+    # the Prefect server starts while the Dask cluster does (each takes seconds)
+    with store_lock(sweep.store), prefect_api(wait=False) as api, \
             dask_cluster(sweep.cluster, workers, address) as client:
         _check_resources(client, sweep.model.resources(sweep.settings))
         client.run(warm_up, sweep.model, sweep.settings)
+        api.ready()
         if on_cluster is not None:
             on_cluster(client)
         return sweep_flow.with_options(flow_run_name=f"{sweep.name}")(

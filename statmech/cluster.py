@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,37 +50,70 @@ def configured_api_url() -> str | None:
     return get_current_settings().api.url
 
 
+class PrefectAPI(str):
+    """The URL of the Prefect API a sweep reports to; :meth:`ready` waits until it answers."""
+
+    _waiter: threading.Thread | None = None
+    _error: BaseException | None = None
+
+    def ready(self) -> None:
+        """Block until the API answers (raise :class:`ClusterError` if it never will)."""
+        if self._waiter is not None:
+            self._waiter.join()
+        if self._error is not None:
+            raise self._error
+
+
 @contextlib.contextmanager
-def prefect_api() -> Iterator[str]:
-    """Yield a Prefect API URL, starting a temporary local server if none is configured."""
+def prefect_api(wait: bool = True) -> Iterator[PrefectAPI]:
+    """Yield the Prefect API URL, starting a temporary local server if none is configured.
+
+    With ``wait=False`` the URL is yielded (and exported) as soon as the server process is
+    launched, and its start-up (~10 s on 2 busy cores) overlaps with whatever the caller does
+    next, e.g. starting the Dask cluster; call :meth:`PrefectAPI.ready` before using the API.
+    """
     url = configured_api_url()
     if url:
-        yield url
+        yield PrefectAPI(url)
         return
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     server = _temporary_server_class()(_free_port())
-    try:
-        server.start(timeout=SERVER_START_TIMEOUT)  # a first start migrates a new database
-    except Exception as exc:
-        server.stop()
-        raise ClusterError(f"the temporary Prefect server did not start ({_short(exc)}); "
-                           "set PREFECT_API_URL to a running Prefect server") from exc
+    api = PrefectAPI(server.api_url)
     watchdog = _Watchdog(server)
-    watchdog.start()
+
+    def wait_healthy() -> None:
+        try:
+            server.wait_healthy(SERVER_START_TIMEOUT)  # a first start migrates a new database
+            watchdog.start()
+        except Exception as exc:
+            api._error = ClusterError(
+                f"the temporary Prefect server did not start ({_short(exc)}); "
+                "set PREFECT_API_URL to a running Prefect server")
+
+    server.launch()  # from this (main) thread: PR_SET_PDEATHSIG is bound to it
+    api._waiter = threading.Thread(target=wait_healthy, name="prefect-server-start",
+                                   daemon=True)
+    api._waiter.start()
     # Prefect reads its settings when imported: update this process's settings explicitly,
     # and the environment for the worker processes started from here on.
     os.environ["PREFECT_API_URL"] = server.api_url
     try:
+        if wait:
+            api.ready()
         with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
             try:
-                yield server.api_url
+                yield api
             finally:
-                drain_prefect_workers()
+                if api._error is None:
+                    api.ready()
+                    drain_prefect_workers()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
-        watchdog.stop()
+        api._waiter.join()
+        if watchdog.is_alive():
+            watchdog.stop()
         server.stop()
 
 
@@ -123,6 +157,29 @@ def _temporary_server_class() -> type:
                 return super()._run_uvicorn_command()
             finally:
                 subprocess.Popen = _POPEN  # type: ignore[misc]
+
+        def launch(self) -> None:
+            """Start the server process (what ``start`` does before waiting for it)."""
+            self.running = True
+            self.server_process = self._run_uvicorn_command()
+
+        def wait_healthy(self, timeout: float) -> None:
+            """Poll ``/health`` until it answers 200; raise if the process ends or time runs out."""
+            import httpx
+
+            deadline = time.monotonic() + timeout
+            with httpx.Client() as client:
+                while time.monotonic() < deadline:
+                    code = self.server_process.poll()
+                    if code is not None:
+                        raise RuntimeError(f"the server process exited with code {code}")
+                    try:
+                        if client.get(f"{self.api_url}/health", timeout=5).status_code == 200:
+                            return
+                    except httpx.HTTPError:
+                        pass
+                    time.sleep(0.1)
+            raise RuntimeError(f"no answer from {self.api_url} within {timeout:g} s")
 
     return TemporaryServer
 
