@@ -161,3 +161,16 @@ def test_sweep_and_scheduled_deployment_on_postgresql(stack: Stack, tmp_path: Pa
     runs = sorted(root.glob("*.zarr"))
     xr.testing.assert_identical(numbers(runs[0]), numbers(runs[1]))
     xr.testing.assert_identical(numbers(store), numbers(runs[0]))
+
+
+def test_benchmark_row_without_postgresql(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import benchmarks.postgres
+    import benchmarks.scale
+
+    monkeypatch.setattr(benchmarks.postgres, "pg_bin", lambda name: None)
+    monkeypatch.setattr(benchmarks.scale, "prefect_throughput",
+                        lambda sizes: [{"n": n, "client": 100.0, "stored": 20.0} for n in sizes])
+    rows = benchmarks.scale.prefect_rows(tmp_path, (60,))
+    assert [r["ok"] for r in rows] == [True, True]
+    assert rows[0]["value"] == 20.0 and "room for 100 sweep runs" in rows[0]["check"]
+    assert "not measured: PostgreSQL is not installed" in rows[1]["check"]
