@@ -394,7 +394,7 @@ def run_prefect(quick: bool = False) -> list[dict[str, Any]]:
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
-    """All scale cases (about 6 minutes on 2 cores; ``quick``: about 2)."""
+    """All scale cases (about 7 minutes on 2 cores; ``quick``: about 3)."""
     _env()
     from statmech.cluster import prefect_api
 
