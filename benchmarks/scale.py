@@ -13,8 +13,10 @@ Every case runs the peer in the same run, on the same cluster:
 * **big stores** made without computing (template + values written directly): ``xr.open_zarr(
   ...).load()`` of a 10^5-unit scalar store, ``statmech status`` and the resume planning
   (missing units + Dask groups for 1024 slots) of a 10^6-unit store half done;
-* **Prefect API**: task runs per second against the temporary server (what sizes the number of
-  Prefect task runs per sweep).
+* **Prefect API**: task runs per second (60 and 300 submitted at once) against the temporary
+  server and against a PostgreSQL-backed ``prefect server`` with basic auth
+  (:mod:`benchmarks.postgres`; a row says so where PostgreSQL is not installed), beside what
+  statmech needs (what sizes the number of Prefect task runs per sweep).
 
 ``--quick`` uses 5 units per slot and 2000 tiny units.
 """
@@ -195,9 +197,12 @@ def _made_store(path: Path, n_points: int, replicas: int, done_fraction: float) 
     group = zarr.open_group(path, mode="r+")
     rng = np.random.default_rng(0)
     done = rng.random((n_points, replicas)) < done_fraction
-    group["v"][...] = np.where(done, rng.random((n_points, replicas)), np.nan)
-    group["elapsed"][...] = np.where(done, 1.0, np.nan)
-    group["done"][...] = done
+    values = {"v": np.where(done, rng.random((n_points, replicas)), np.nan),
+              "elapsed": np.where(done, 1.0, np.nan), "done": done}
+    for name, value in values.items():
+        array = group[name]
+        assert isinstance(array, zarr.Array)
+        array[...] = value
     return sweep
 
 
@@ -243,40 +248,159 @@ def big_stores(tmp: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def prefect_throughput(n: int = 60) -> dict[str, Any]:
-    """Task runs per second a flow gets from the configured Prefect API."""
+#: trivial task runs submitted at once per measurement: statmech's burst (<= MAX_BLOCKS task runs
+#: submitted when a sweep run starts) of ~4 and of ~19 sweeps starting together
+PREFECT_SIZES = (60, 300)
+#: seconds of estimated wall time per block (flows.sweep.n_blocks): a sweep run creates at most
+#: one Prefect task run per this many seconds
+SECONDS_PER_BLOCK = 5.0
+
+
+def _stored(flow_run_id: str, n: int, t0: float, timeout: float = 300.0) -> float:
+    """Seconds from ``t0`` until the API has stored ``n`` COMPLETED task runs of the flow run.
+
+    Prefect 3 sends task-run states as events, which the server's task-run recorder writes to
+    its database after the client moved on (one event per transaction by default): this is the
+    rate the server sustains, not only what the client sends.
+    """
+    import httpx
+    from prefect.settings import get_current_settings
+
+    api = get_current_settings().api
+    secret = api.auth_string.get_secret_value() if api.auth_string else None
+    body = {"flow_runs": {"id": {"any_": [flow_run_id]}},
+            "task_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}
+    auth = httpx.BasicAuth(*secret.split(":", 1)) if secret and ":" in secret else None
+    with httpx.Client(base_url=str(api.url), auth=auth, timeout=30) as http:
+        while True:
+            count = http.post("/task_runs/count", json=body).raise_for_status().json()
+            if count >= n:
+                return time.perf_counter() - t0
+            if time.perf_counter() - t0 > timeout:
+                raise TimeoutError(f"{count} of {n} task runs stored after {timeout:.0f} s")
+            time.sleep(min(0.5, max(0.05, (time.perf_counter() - t0) / 50)))  # light polling
+
+
+def prefect_throughput(sizes: tuple[int, ...] = PREFECT_SIZES) -> list[dict[str, float]]:
+    """Task runs per second a flow gets from the configured Prefect API (settings of this process).
+
+    For each ``n``: a flow submits ``n`` trivial task runs at once (as a sweep run submits its
+    blocks); ``client``: until its ``wait`` returns, ``stored``: until the server has stored them
+    all COMPLETED. A warm-up flow of 5 task runs comes first.
+    """
     from prefect import flow, task
     from prefect.cache_policies import NO_CACHE
     from prefect.futures import wait
+    from prefect.runtime import flow_run
 
     @task(cache_policy=NO_CACHE)
     def noop(i: int) -> int:
         return i
 
     @flow(persist_result=False)
-    def many(k: int) -> float:
+    def many(k: int) -> tuple[float, float]:
         t0 = time.perf_counter()
         wait([noop.submit(i) for i in range(k)])
-        return time.perf_counter() - t0
+        client = time.perf_counter() - t0
+        return client, _stored(str(flow_run.id), k, t0)
 
-    seconds = many(n)
+    many(5)
+    out = []
+    for n in sizes:
+        client, stored = many(n)
+        out.append({"n": n, "client": n / client, "stored": n / stored})
+    return out
+
+
+def _postgres_throughput(tmp: Path, sizes: tuple[int, ...]) -> list[dict[str, float]]:
+    """:func:`prefect_throughput` against a PostgreSQL-backed ``prefect server`` (basic auth).
+
+    In a subprocess: Prefect's settings are process-global, this process keeps its own.
+    Raises :class:`benchmarks.postgres.PostgresUnavailable` where PostgreSQL cannot run.
+    """
+    import json
+
+    from benchmarks.postgres import PostgresCluster, prefect_server
+
+    folder = tmp / "pg-prefect"
+    folder.mkdir()
+    with PostgresCluster() as pg, prefect_server(pg.url, folder) as server:
+        env = {**os.environ, **{k: server.env[k] for k in
+                                ("PREFECT_API_URL", "PREFECT_API_AUTH_STRING", "PREFECT_HOME")}}
+        code = ("import json; from benchmarks.scale import prefect_throughput; "
+                f"print('RATES', json.dumps(prefect_throughput({tuple(sizes)!r})))")
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, timeout=900, cwd=ROOT)
+        lines = [ln for ln in out.stdout.splitlines() if ln.startswith("RATES ")]
+        if out.returncode != 0 or not lines:
+            raise RuntimeError(f"the measurement failed ({out.returncode}): "
+                               f"{(out.stdout + out.stderr)[-2000:]}")
+        return list(json.loads(lines[-1].split(" ", 1)[1]))
+
+
+def _headroom(rate: float, n: int) -> str:
+    """The check text: what a measured rate leaves for statmech's bounded task runs."""
     from statmech.grid import MAX_BLOCKS
 
-    return {"benchmark": "scale: Prefect API", "case": f"{n} trivial task runs, temporary "
-            f"server (SQLite); statmech makes at most {MAX_BLOCKS} per sweep run, one per "
-            "~5 s of estimated wall time (<= 0.2/s)",
-            "value": n / seconds, "unit": "task runs/s", "ratio": None,
-            "check": "PostgreSQL-backed server: not measured", "ok": True}
+    need = 1 / SECONDS_PER_BLOCK
+    return (f"needed: <= {need:.1f}/s per sweep run (<= {MAX_BLOCKS} task runs, one per "
+            f">= {SECONDS_PER_BLOCK:.0f} s of estimated wall time) -> room for "
+            f"{rate / need:.0f} sweep runs at once; {n} at once "
+            f"(= {n / MAX_BLOCKS:.0f} sweep runs starting together) stored in {n / rate:.1f} s")
+
+
+def prefect_rows(tmp: Path, sizes: tuple[int, ...] = PREFECT_SIZES) -> list[dict[str, Any]]:
+    """Rows of task runs/s: the temporary server (this process's API) and PostgreSQL."""
+    from benchmarks.postgres import PostgresUnavailable
+
+    title = "scale: Prefect API, trivial task runs submitted at once"
+    rows: list[dict[str, Any]] = []
+    ours = prefect_throughput(sizes)
+    for r in ours:
+        rows.append({"benchmark": title,
+                     "case": f"{r['n']} task runs, temporary server (SQLite): stored "
+                             f"{r['stored']:.0f}/s, client {r['client']:.0f}/s",
+                     "value": r["stored"], "unit": "task runs/s", "ratio": None,
+                     "check": _headroom(r["stored"], int(r["n"])), "ok": True})
+    case = "PostgreSQL-backed `prefect server` (basic auth)"
+    try:
+        pg = _postgres_throughput(tmp, sizes)
+    except PostgresUnavailable as exc:
+        return [*rows, {"benchmark": title, "case": case, "value": float("nan"),
+                        "unit": "task runs/s", "ratio": None,
+                        "check": f"not measured: {exc}", "ok": True}]
+    except Exception as exc:  # a PostgreSQL that is there but fails is a failed case
+        return [*rows, {"benchmark": title, "case": case, "value": float("nan"),
+                        "unit": "task runs/s", "ratio": None,
+                        "check": f"FAILED: {type(exc).__name__}: {str(exc)[-500:]}",
+                        "ok": False}]
+    for r, t in zip(pg, ours, strict=True):
+        rows.append({"benchmark": title,
+                     "case": f"{r['n']} task runs, {case}: stored {r['stored']:.0f}/s, "
+                             f"client {r['client']:.0f}/s",
+                     "value": r["stored"], "unit": "task runs/s",
+                     "ratio": r["stored"] / t["stored"],
+                     "check": _headroom(r["stored"], int(r["n"])), "ok": True})
+    return rows
+
+
+def run_prefect(quick: bool = False) -> list[dict[str, Any]]:
+    """Only the Prefect API case (``python -m benchmarks prefect-api``, about 2 minutes)."""
+    _env()
+    from statmech.cluster import prefect_api
+
+    with tempfile.TemporaryDirectory() as tmp, prefect_api():
+        return prefect_rows(Path(tmp))
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
-    """All scale cases (about 6 minutes on 2 cores; ``quick``: about 2)."""
+    """All scale cases (about 7 minutes on 2 cores; ``quick``: about 3)."""
     _env()
     from statmech.cluster import prefect_api
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp, prefect_api():
-        rows.append(prefect_throughput())
+        rows += prefect_rows(Path(tmp))
         rows += big_stores(Path(tmp))
         rows += tiny(20 if quick else 100, Path(tmp))
         rows += sleeping([8, 32, 128], 5 if quick else 20, Path(tmp))
