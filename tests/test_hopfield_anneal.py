@@ -510,14 +510,15 @@ def test_same_seed_same_unit_and_patterns_shared_with_the_async_unit() -> None:
     np.testing.assert_array_equal(many[1]["final_state"], a["final_state"])
 
 
-def _store(tmp_path: Path, name: str, order: str) -> xr.Dataset:
+def _store(path: Path, order: str) -> Path:
+    """A small anneal store computed in this process (plan + runner, no orchestration)."""
     from statmech.plan import prepare
     from statmech.runner import run_units
 
     text = yaml.safe_dump({"model": "hopfield",
                            "axes": {"N": [60, 90], "alpha": [0.05, 0.1], "tau": [2, 15]},
                            "settings": {"dynamics": "anneal", "trials": 3, "max_n": 90},
-                           "replicas": 3, "seed": 8, "store": str(tmp_path / name)})
+                           "replicas": 3, "seed": 8, "store": str(path)})
     sweep = parse_config(text)
     units = [[*u[0], u[1]] for b in prepare(sweep).batches for u in b]
     if order == "reversed":
@@ -525,16 +526,52 @@ def _store(tmp_path: Path, name: str, order: str) -> xr.Dataset:
             run_units(sweep.store, text, [u])
     else:
         run_units(sweep.store, text, units)
-    return xr.open_zarr(sweep.store).load()
+    return path
 
 
-def test_stores_are_bitwise_independent_of_unit_order_and_grouping(tmp_path: Path) -> None:
-    a = _store(tmp_path, "a.zarr", "plan")
-    b = _store(tmp_path, "b.zarr", "reversed")
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("hopfield-anneal")
+    return _store(tmp / "a.zarr", "plan"), _store(tmp / "b.zarr", "reversed")
+
+
+def test_stores_are_bitwise_independent_of_unit_order_and_grouping(
+    stores: tuple[Path, Path],
+) -> None:
+    a, b = (xr.open_zarr(p).load() for p in stores)
     assert bool(a["done"].all()) and bool(b["done"].all())
     for name in [v.name for v in ANNEAL_VARIABLES] + ["final_state"]:
         assert a[name].dtype == b[name].dtype
         np.testing.assert_array_equal(a[name].values, b[name].values, err_msg=name)
+
+
+def test_presentation_of_an_anneal_store(stores: tuple[Path, Path], tmp_path: Path) -> None:
+    """The figure and the report rows (the flow version: tests/test_hopfield_anneal_flow.py)."""
+    import re
+
+    from statmech.models.hopfield.presentation import PRESENTATION, capacity
+    from statmech.plots import write_figures
+    from statmech.report import write_report
+
+    ds = xr.open_zarr(stores[0])
+    out = an.anneal_outcomes(an.load(ds))
+    assert np.allclose(out["frac"].sum("outcome").values, 1.0)
+    assert int(out["n_runs"].min()) == 9
+    assert np.all((out["lo"] <= out["frac"]) & (out["frac"] <= out["hi"]))
+    rows = PRESENTATION.estimates(ds)
+    assert len(rows) == 3 * 4 and rows[0].key == "anneal_retrieval_N60_alpha0.05_tau15"
+    for r in rows:
+        o = out.sel(outcome=r.key.split("_")[1], N=int(r.key.split("_N")[1].split("_")[0]),
+                    alpha=float(r.key.split("_alpha")[1].split("_")[0]),
+                    tau=int(r.key.split("_tau")[1]))
+        assert r.value == float(o["frac"]) and r.error == float(o["err"]) > 0
+    with pytest.raises(ValueError, match="annealing store"):
+        capacity(ds, 3)
+    paths = write_figures(ds, tmp_path / "plots")
+    assert [p.name for p in paths] == ["anneal_outcomes.png"]
+    page = write_report(stores[0], tmp_path / "report").read_text()
+    keys = set(re.findall(r'<td class="value" data-key="([^"]+)"', page))
+    assert {r.key for r in rows} <= keys
 
 
 # ----------------------------------------------------------------------------- physics
