@@ -590,3 +590,21 @@ def test_slow_cooling_favours_retrieval_over_mixtures_at_small_load() -> None:
     assert f2[ret] - f1[ret] > Z_MAX * math.hypot(e1[ret], e2[ret]), frac
     assert f1[mix] - f2[mix] > Z_MAX * math.hypot(e1[mix], e2[mix]), frac
     assert f2[ret] > 0.95
+
+
+def test_mixtures_catch_runs_that_condense_below_their_stability_temperature() -> None:
+    """N = 300, alpha = 0.01 (p = 3), tau = 200: condensing at T = 0.6 > T_3 = 0.46 (mixtures
+    are saddles there) ends in a pattern; starting the same slow anneal at T = 0.15 < T_3
+    (mixtures are local minima) ends in the 3-mixture in ~10% of the runs."""
+    assert 0.15 < th.mixture_stability_temperature(3) < 0.6
+    frac = {}
+    for T0 in (0.6, 0.15):
+        settings = anneal_settings(T_start=T0)
+        per = np.array([np.bincount(an.classify(o["m_top"], o["m_mix"])[0], minlength=3)
+                        for o in (run({"N": 300, "alpha": 0.01, "tau": 200}, settings, r,
+                                      seed=7) for r in range(20))]) / settings.trials
+        frac[T0] = per.mean(axis=0), per.std(axis=0, ddof=1) / math.sqrt(len(per))
+    (f_hot, e_hot), (f_cold, e_cold) = frac[0.6], frac[0.15]
+    mix = an.MIXTURE
+    assert f_hot[mix] == 0.0 and f_hot[an.RETRIEVAL] == 1.0
+    assert f_cold[mix] - f_hot[mix] > Z_MAX * math.hypot(e_cold[mix], e_hot[mix]), frac
