@@ -230,11 +230,11 @@ def anneal_figure(ds: xr.Dataset, sel: dict[str, object] | None = None,
     handles = [Line2D([], [], color=c, lw=2, label=o) for o, c in OUTCOME_COLORS.items()]
     handles += [Line2D([], [], color="k", marker=markers[i % len(markers)], ls="",
                        label=f"N = {n}") for i, n in enumerate(sizes) if n is not None]
-    axes[0, -1].legend(handles=handles, fontsize=8, loc="center right")
+    axes[0, -1].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
     e_lines = [Line2D([], [], color="k", lw=0.8, ls=ls, label=lab) for ls, lab in (
         ("-", "pure state -1/2"), ("--", "3-mixture -3/8"), (":", "5-mixture -45/128"))]
     axes[1, -1].legend(handles=e_lines, fontsize=8, title=r"$\alpha \to 0$, $N \to \infty$",
-                       title_fontsize=8)
+                       title_fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
     settings = json.loads(ds.attrs.get("settings", "{}"))
     sched = (f"{settings.get('schedule', '?')} T = {settings.get('T_start', '?')} -> "
              f"{settings.get('T_end', '?')}, start {settings.get('start', '?')}"
