@@ -209,11 +209,17 @@ def test_anneal_variables_and_coordinates() -> None:
     coords = sweep.model.extra_coords(sweep.settings, sweep.axes)
     assert list(coords["mixture"]) == list(MIX_ORDERS) and len(coords["rank"]) == 8
     assert len(coords["site"]) == 100
-    out = run({"N": 100, "alpha": 0.05, "tau": 10, "noise": 0.1}, sweep.settings, 0)
+    point = {"N": 100, "alpha": 0.05, "T": 0.0, "noise": 0.1, "tau": 10}
+    out = run(point, sweep.settings, 0)
     for v in sweep.model.variables(sweep.settings):
         shape = tuple(len(coords[d]) for d in v.dims)
         assert out[v.name].shape == shape and out[v.name].dtype == np.dtype(v.dtype), v.name
     assert set(out) == set(names)
+    Hopfield().warmup(sweep.settings)  # compiles on a tiny network (pattern and random starts)
+    Hopfield().warmup(anneal_settings(max_n=400))
+    xi = Hopfield.patterns(point, unit_seed(1, "hopfield", point, 0)).astype(np.int64)
+    for t in range(2):  # start: pattern: m_target is the overlap with the start pattern t
+        assert out["m_target"][t] == float(out["final_state"][t] @ xi[:, t]) / 100
     random = run({"N": 100, "alpha": 0.05, "tau": 10},
                  anneal_settings(trials=2), 0)  # no max_n: no configurations
     assert "final_state" not in random and np.all(np.isnan(random["m_target"]))
