@@ -70,7 +70,7 @@ def sweep_file(**changes: object) -> str:
 def test_registered_and_valid_config() -> None:
     assert isinstance(get_model("hopfield"), Hopfield)
     sweep = parse_config(sweep_file())
-    assert sweep.fixed == {"N": 100, "T": 0.0, "noise": 0.0}
+    assert sweep.fixed == {"N": 100, "T": 0.0, "noise": 0.0, "tau": 0}
     assert sweep.model.replica_dim == "sample"
 
 

@@ -6,6 +6,7 @@ T_M -> 1 - 1.95 sqrt(alpha) for small alpha; T_g = 1 + sqrt(alpha).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -112,3 +113,55 @@ def test_crosstalk_exact_against_gaussian_and_direct_sampling() -> None:
     err = math.sqrt(exact * (1 - exact) / len(h))
     assert abs(frac - exact) < 4 * err
     assert stats.binom.cdf(0, 1, 0.5) == 0.5  # scipy sanity
+
+
+# ----------------------------------------------------------------------------- mixture states
+def _free_energy(m: np.ndarray, T: float) -> float:
+    """alpha = 0 free energy per spin, f(m) = |m|^2/2 - T <ln 2 cosh(m.xi / T)>_xi (all 2^k xi)."""
+    k = len(m)
+    xs = np.array(list(itertools.product((-1.0, 1.0), repeat=k)))
+    x = xs @ m / T
+    return float(0.5 * m @ m - T * np.mean(np.logaddexp(x, -x)))
+
+
+def _hessian_eigenvalues(k: int, T: float) -> np.ndarray:
+    """Eigenvalues of the finite-difference Hessian of f at the symmetric k-mixture (k + 1
+    dimensions: the k condensed patterns and one uncondensed one)."""
+    m = np.r_[np.full(k, th.mixture_state(k, T).m), 0.0]
+    h = 1e-4
+    n = len(m)
+    H = np.empty((n, n))
+    for i in range(n):
+        for j in range(n):
+            ei, ej = np.eye(n)[i] * h, np.eye(n)[j] * h
+            H[i, j] = (_free_energy(m + ei + ej, T) - _free_energy(m + ei - ej, T)
+                       - _free_energy(m - ei + ej, T) + _free_energy(m - ei - ej, T)) / (4 * h * h)
+    return np.linalg.eigvalsh(H)
+
+
+def test_mixture_overlaps_and_energies_at_zero_temperature() -> None:
+    assert [th.mixture_overlap(k) for k in (1, 3, 5, 7)] == [1.0, 0.5, 0.375, 0.3125]
+    assert [th.mixture_energy(k) for k in (1, 3, 5, 7)] == [-0.5, -0.375, -45 / 128, -175 / 512]
+    assert th.mixture_energy(3, 100) == pytest.approx(-0.375 * 0.99)
+    with pytest.raises(ValueError, match="odd"):
+        th.mixture_overlap(2)
+    for k in (1, 3, 5, 7):  # the T -> 0 limit of the finite-T solution
+        s = th.mixture_state(k, 0.01)
+        assert s.m == pytest.approx(th.mixture_overlap(k), abs=1e-12)
+        assert s.e == pytest.approx(th.mixture_energy(k), abs=1e-12) and s.stable
+    assert th.mixture_state(1, 0.6).m == pytest.approx(th.curie_weiss_m(0.6), abs=1e-12)
+
+
+@pytest.mark.parametrize("k", [3, 5, 7])
+def test_mixture_stability_temperatures(k: int) -> None:
+    """T_3 = 0.4598 (AGS 1985 quote 0.46), T_5 = 0.3847, T_7 = 0.3439; checked against the
+    finite-difference Hessian of the full (k + 1)-pattern free energy."""
+    Tk = th.mixture_stability_temperature(k)
+    assert Tk == pytest.approx({3: 0.45979, 5: 0.38474, 7: 0.34393}[k], abs=2e-5)
+    below, above = _hessian_eigenvalues(k, Tk - 0.005), _hessian_eigenvalues(k, Tk + 0.005)
+    assert below.min() > 0 > above.min()
+    s = th.mixture_state(k, Tk - 0.005)
+    assert np.sort([s.lam_sym, s.lam_asym, s.lam_out]) == pytest.approx(
+        np.unique(below.round(5)), abs=1e-4)
+    assert th.mixture_state(k, Tk + 0.005).lam_asym < 0  # it decays towards unequal overlaps
+    assert th.mixture_stability_temperature(1) == 1.0

@@ -21,6 +21,19 @@ Estimators:
   ``alpha_c(N) = alpha_inf + a N^(-omega)`` with omega = 1/2 by default (an assumed finite-size
   form, not a derived one; compare omega = 1 and check chi^2). The fit error is inflated by
   ``sqrt(chi^2/dof)`` when that exceeds 1.
+
+Simulated annealing (``dynamics: anneal``):
+
+* :func:`classify` (a pure function of the stored overlaps) sorts every run into
+  ``retrieval`` (``max_mu |m^mu| >= 0.9``), ``mixture`` (overlap ``>= 0.9`` with the symmetric
+  k-mixture ``sign(sum_{nu in top k} sign(m^nu) xi^nu)`` of the k patterns with the largest
+  ``|m^nu|``, for the smallest such k in 3, 5, 7) or ``other`` (spin-glass-like states and
+  asymmetric mixtures); the rule and its derivation are in docs/hopfield.md;
+* :func:`anneal_outcomes`: per point, the fraction of runs in each outcome with its standard
+  error and a Wilson interval (see there: runs of one sample share a network, so the error is
+  the larger of the binomial one and the ratio-estimator error over samples), and the mean
+  final energy of the runs of each outcome;
+* :func:`anneal_estimates`: the report rows.
 """
 
 from __future__ import annotations
@@ -31,7 +44,7 @@ import numpy as np
 import xarray as xr
 
 from statmech.analysis.common import mean_with_error, sorted_by_axes
-from statmech.analysis.estimate import FitResult
+from statmech.analysis.estimate import Estimate, FitResult
 
 #: final overlap above which a trial counts as a successful retrieval
 RETRIEVAL_THRESHOLD = 0.9
@@ -240,3 +253,137 @@ def capacity_summary(
     except ValueError:
         return est, None
     return est, fit
+
+
+# ----------------------------------------------------------------------------- annealing
+#: outcome labels of :func:`classify`, in code order (0, 1, 2; -1: a run that was not done)
+OUTCOMES = ("retrieval", "mixture", "other")
+RETRIEVAL, MIXTURE, OTHER = 0, 1, 2
+
+
+def classify(
+    m_top: np.ndarray, m_mix: np.ndarray, orders: tuple[int, ...] = (3, 5, 7),
+    threshold: float = RETRIEVAL_THRESHOLD,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome of annealing runs from their overlaps: ``(outcome, k)``.
+
+    ``m_top`` (``(..., rank)``): the overlaps of a run by decreasing ``|m^mu|`` (only rank 0 is
+    used); ``m_mix`` (``(..., len(orders))``): the overlaps with the symmetric mixtures of the
+    top k patterns for k in ``orders`` (NaN where p < k). ``outcome`` is :data:`RETRIEVAL` if
+    ``|m_top[0]| >= threshold``, else :data:`MIXTURE` if some ``m_mix >= threshold`` (``k``:
+    the smallest such order), else :data:`OTHER`; -1 where ``m_top[0]`` is NaN (no data).
+    ``k`` is 0 unless the outcome is a mixture.
+
+    With ``threshold > 0.8`` the classes are disjoint: a state within Hamming distance
+    ``(1 - threshold) N / 2`` of two configurations forces their overlap above
+    ``2 threshold - 1 = 0.8``, while a pattern and a k-mixture (k >= 3) overlap by
+    ``m_k <= 1/2`` and the 3-, 5- and 7-mixtures of nested pattern sets by at most 11/16
+    (N -> infinity).
+    """
+    m_top = np.asarray(m_top, dtype=float)
+    m_mix = np.asarray(m_mix, dtype=float)
+    a1 = np.abs(m_top[..., 0])
+    hit = np.where(np.isnan(m_mix), -np.inf, m_mix) >= threshold
+    has_mix = hit.any(axis=-1)
+    k = np.where(has_mix, np.asarray(orders)[np.argmax(hit, axis=-1)], 0)
+    outcome = np.where(a1 >= threshold, RETRIEVAL, np.where(has_mix, MIXTURE, OTHER))
+    outcome = np.where(np.isnan(a1), -1, outcome)
+    return outcome.astype(np.int64), np.where(outcome == MIXTURE, k, 0).astype(np.int64)
+
+
+def _ratio(y: xr.DataArray, x: xr.DataArray, dim: str) -> tuple[xr.DataArray, xr.DataArray]:
+    """Ratio estimator ``R = sum y / sum x`` over ``dim`` and its standard error.
+
+    ``Var R = S / (S - 1) sum_s (y_s - R x_s)^2 / (sum_s x_s)^2`` over the S clusters (samples)
+    with ``x_s > 0``: the error of a mean over runs that share a cluster (NaN if S < 2).
+    """
+    X = x.sum(dim)
+    R = y.sum(dim) / X.where(X > 0)
+    S = (x > 0).sum(dim)
+    var = ((y - R * x) ** 2).where(x > 0).sum(dim) / X.where(X > 0) ** 2 * S / (S - 1)
+    return R, var.where(S > 1) ** 0.5
+
+
+def anneal_outcomes(ds: xr.Dataset, threshold: float = RETRIEVAL_THRESHOLD) -> xr.Dataset:
+    """Fractions of annealing runs ending in each outcome, per point (dims axes x ``outcome``).
+
+    Variables: ``frac`` (fraction of the done runs), ``err`` (standard error: the larger of the
+    binomial ``sqrt(f (1 - f) / n)`` and the ratio-estimator error over samples, which accounts
+    for the runs of a sample sharing a network; at f = 0 or 1, where both vanish, ``1/(n + 1)``,
+    the distance to the one-sigma Wilson bound), ``lo`` and ``hi`` (Wilson score interval at one
+    standard deviation for ``n_eff = f (1 - f) / err^2`` runs, so that it never collapses at
+    f = 0 or 1), ``n_runs``; ``e_mean`` and ``e_err`` (mean final energy per spin
+    of the runs with that outcome, ratio-estimator error), ``k_frac`` (fraction of the runs that
+    end in each symmetric mixture order, dims axes x ``mixture``).
+    """
+    ds = sorted_by_axes(ds)
+    rep = _rep(ds)
+    orders = tuple(int(k) for k in ds["mixture"].values)
+    done = ds["done"]
+    code, k = xr.apply_ufunc(
+        lambda a, b: classify(a, b, orders, threshold), ds["m_top"], ds["m_mix"],
+        input_core_dims=[["rank"], ["mixture"]], output_core_dims=[[], []])
+    code = code.where(done, -1)
+    runs = (code >= 0).sum("trial")
+    fr, er, lo, hi, em, ee = [], [], [], [], [], []
+    for c in range(len(OUTCOMES)):
+        is_c = code == c
+        f, e_cl = _ratio(is_c.sum("trial"), runs, rep)
+        n = runs.sum(rep)
+        e_bin = np.sqrt(f * (1 - f) / n.where(n > 0))
+        err = np.maximum(e_bin, e_cl.fillna(0.0))
+        err = xr.where((f > 0) & (f < 1), err, 1.0 / (n + 1)).where(n > 0)
+        n_eff = xr.where(err > 0, f * (1 - f) / err**2, n).where(n > 0)
+        n_eff = xr.where((f > 0) & (f < 1), n_eff, n)
+        centre = (f + 0.5 / n_eff) / (1 + 1 / n_eff)
+        half = np.sqrt(f * (1 - f) / n_eff + 0.25 / n_eff**2) / (1 + 1 / n_eff)
+        fr.append(f)
+        er.append(err)
+        lo.append(np.maximum(centre - half, 0.0))
+        hi.append(np.minimum(centre + half, 1.0))
+        e_sum = ds["e"].where(is_c, 0.0).sum("trial")
+        m_e, s_e = _ratio(e_sum, is_c.sum("trial"), rep)
+        em.append(m_e)
+        ee.append(s_e)
+    coord = {"outcome": list(OUTCOMES)}
+    out = xr.Dataset({
+        "frac": xr.concat(fr, "outcome").assign_coords(coord),
+        "err": xr.concat(er, "outcome").assign_coords(coord),
+        "lo": xr.concat(lo, "outcome").assign_coords(coord),
+        "hi": xr.concat(hi, "outcome").assign_coords(coord),
+        "e_mean": xr.concat(em, "outcome").assign_coords(coord),
+        "e_err": xr.concat(ee, "outcome").assign_coords(coord),
+        "n_runs": runs.sum(rep),
+    })
+    k_frac = [(k == order).where(code >= 0).sum("trial").sum(rep) / out["n_runs"]
+              for order in orders]
+    out["k_frac"] = xr.concat(k_frac, "mixture").assign_coords(mixture=list(orders))
+    out.attrs = {"threshold": threshold}
+    return out
+
+
+def anneal_estimates(ds: xr.Dataset) -> list[Estimate]:
+    """Report rows of an annealing store, per value of the axes other than tau.
+
+    The fractions of runs ending in retrieval and in a symmetric mixture at the longest tau and
+    in retrieval at the shortest (standard errors as in :func:`anneal_outcomes`).
+    """
+    if "m_top" not in ds or "tau" not in ds.dims:
+        return []
+    out = anneal_outcomes(load(ds, ("m_top", "m_mix", "e")))
+    taus = out["tau"].values
+    rows = []
+    method = (f"runs classified by max|m| >= {RETRIEVAL_THRESHOLD:g} or symmetric-mixture "
+              "overlap >= 0.9; error: max(binomial, spread over samples)")
+    for sel in _combos(out["frac"], ("outcome", "tau")):
+        label = ", ".join(f"{d}={v:g}" for d, v in sel.items())
+        key = "".join(f"_{d}{v:g}" for d, v in sel.items())
+        sub = out.sel(sel) if sel else out
+        for outcome, tau in (("retrieval", taus.max()), ("mixture", taus.max()),
+                             ("retrieval", taus.min())):
+            at = sub.sel(outcome=outcome, tau=tau)
+            rows.append(Estimate(
+                float(at["frac"]), float(at["err"]), key=f"anneal_{outcome}{key}_tau{tau:g}",
+                quantity=f"fraction of runs ending in {outcome} ({label or 'all'}, tau={tau:g})",
+                method=method, details={"n_runs": int(at["n_runs"])}))
+    return rows

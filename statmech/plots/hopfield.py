@@ -8,7 +8,11 @@
 * :func:`phase_figure` -- heat map of the time-averaged overlap over (alpha, T) with the RS
   retrieval boundary alpha_M(T) and the spin-glass line T_g = 1 + sqrt(alpha);
 * :func:`basin_figure` -- retrieval probability over (alpha, initial noise): the basin of
-  attraction.
+  attraction;
+* :func:`anneal_figure` -- simulated annealing: the fractions of runs ending in retrieval, a
+  symmetric mixture or another state against the annealing length tau, one panel per alpha,
+  one marker per N (Wilson intervals), and the mean final energy per outcome with the
+  alpha -> 0 energies of the pure state and the 3- and 5-mixtures.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from statmech.analysis import hopfield as an
 from statmech.analysis import sorted_by_axes
@@ -178,11 +183,80 @@ def basin_figure(ds: xr.Dataset, sel: dict[str, object] | None = None,
     return fig
 
 
+#: colours of the annealing outcomes
+OUTCOME_COLORS = {"retrieval": "tab:green", "mixture": "tab:orange", "other": "0.35"}
+
+
+def anneal_figure(ds: xr.Dataset, sel: dict[str, object] | None = None,
+                  threshold: float = an.RETRIEVAL_THRESHOLD) -> Figure:
+    """Outcome fractions and mean final energies against tau, per alpha (panels) and N."""
+    ds = sorted_by_axes(ds)
+    sub = ds.sel(sel) if sel else ds
+    out = an.anneal_outcomes(sub, threshold)
+    alphas: list[float | None] = (
+        [float(a) for a in out["alpha"].values] if "alpha" in out.dims else [None])
+    sizes = _sizes(out)
+    tau = out["tau"].values.astype(float)
+    fig, axes = plt.subplots(2, len(alphas), figsize=(1.0 + 4.2 * len(alphas), 8.5),
+                             squeeze=False, sharex=True, constrained_layout=True)
+    markers = "osD^v<>ph"
+    for j, a in enumerate(alphas):
+        ax_f, ax_e = axes[0, j], axes[1, j]
+        ps = []
+        for i, n in enumerate(sizes):
+            where = {k: v for k, v in (("alpha", a), ("N", n)) if v is not None}
+            d = out.sel(where) if where else out
+            shift = tau * 1.06**i  # side by side
+            for o in an.OUTCOMES:
+                x = d.sel(outcome=o)
+                f = x["frac"].values
+                yerr = [np.maximum(f - x["lo"].values, 0), np.maximum(x["hi"].values - f, 0)]
+                ax_f.errorbar(shift, f, yerr=yerr, fmt=markers[i % len(markers)] + "-",
+                              ms=4, lw=0.8, capsize=2, color=OUTCOME_COLORS[o])
+                ax_e.errorbar(shift, x["e_mean"].values, yerr=x["e_err"].values,
+                              fmt=markers[i % len(markers)] + "-", ms=4, lw=0.8, capsize=2,
+                              color=OUTCOME_COLORS[o])
+            if n is not None and a is not None:
+                ps.append(f"p = {n_patterns(n, a)} at N = {n}")
+        for k, lstyle in ((1, "-"), (3, "--"), (5, ":")):
+            ax_e.axhline(th.mixture_energy(k), color="k", lw=0.8, ls=lstyle)
+        ax_f.set_xscale("log")
+        ax_f.set_ylim(-0.02, 1.02)
+        ax_f.set_title((rf"$\alpha$ = {a:g}" if a is not None else "") +
+                       (f" ({', '.join(ps)})" if ps else ""), fontsize=9)
+        ax_e.set_xlabel(r"annealing length $\tau$  [sweeps]")
+    axes[0, 0].set_ylabel("fraction of runs")
+    axes[1, 0].set_ylabel("mean final energy per spin of the runs of each outcome")
+    handles = [Line2D([], [], color=c, lw=2, label=o) for o, c in OUTCOME_COLORS.items()]
+    handles += [Line2D([], [], color="k", marker=markers[i % len(markers)], ls="",
+                       label=f"N = {n}") for i, n in enumerate(sizes) if n is not None]
+    axes[0, -1].legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+    e_lines = [Line2D([], [], color="k", lw=0.8, ls=ls, label=lab) for ls, lab in (
+        ("-", "pure state -1/2"), ("--", "3-mixture -3/8"), (":", "5-mixture -45/128"))]
+    axes[1, -1].legend(handles=e_lines, fontsize=8, title=r"$\alpha \to 0$, $N \to \infty$",
+                       title_fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+    settings = json.loads(ds.attrs.get("settings", "{}"))
+    sched = (f"{settings.get('schedule', '?')} T = {settings.get('T_start', '?')} -> "
+             f"{settings.get('T_end', '?')}, start {settings.get('start', '?')}"
+             + (", final quench" if settings.get("final_quench") else ""))
+    extra = ", ".join(f"{k} = {v:g}" for k, v in (sel or {}).items())
+    fig.suptitle(f"Hopfield simulated annealing ({sched}{'; ' + extra if extra else ''})\n"
+                 f"retrieval: max|m| >= {threshold:g}; mixture: overlap >= {threshold:g} with "
+                 "the symmetric 3-, 5- or 7-mixture of the top patterns; one-sigma Wilson "
+                 "intervals", fontsize=10)
+    return fig
+
+
 def figures(ds: xr.Dataset) -> dict[str, Figure]:
     """The standard figures the store's axes allow (one per value of the remaining axes)."""
-    if "alpha" not in ds.dims:
+    if "m_top" in ds:  # simulated annealing
+        if "tau" not in ds.dims:
+            raise ValueError("Hopfield annealing plots need tau on an axis")
+        ds = an.load(ds, ("m_top", "m_mix", "e"))
+    elif "alpha" not in ds.dims:
         raise ValueError("Hopfield plots need alpha on an axis")
-    ds = an.load(ds, ("m", "m_avg", "unstable0"))
+    else:
+        ds = an.load(ds, ("m", "m_avg", "unstable0"))
     axes = an.axes_of(ds)
     out: dict[str, Figure] = {}
 
@@ -192,6 +266,10 @@ def figures(ds: xr.Dataset) -> dict[str, Figure]:
             sel = dict(zip(others, combo, strict=True))
             yield sel, "".join(f"_{k}{v:g}" for k, v in sel.items())
 
+    if "m_top" in ds:
+        for sel, suffix in combos(("tau", "alpha", "N")):
+            out["anneal_outcomes" + suffix] = anneal_figure(ds, sel)
+        return out
     if "T" in axes:
         for sel, suffix in combos(("alpha", "T")):
             out["phase" + suffix] = phase_figure(ds, sel)

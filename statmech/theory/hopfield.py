@@ -36,6 +36,21 @@ What is solved here, and how:
   a bit is unstable (``xi_i h_i < 0``) with probability ``P(X < -(N - 1))`` exactly (binomial),
   which for large N is the Gaussian estimate ``P_error = (1/2)(1 - erf(sqrt(N / 2p)))``.
 
+* **Mixture states at alpha = 0** (:func:`mixture_overlap`, :func:`mixture_energy`,
+  :func:`mixture_state`, :func:`mixture_stability_temperature`). The free energy per spin of a
+  finite number of condensed patterns is ``f(m) = |m|^2/2 - T <ln 2 cosh(beta xi.m)>_xi``
+  (average over the 2^k sign patterns of xi); the symmetric k-mixture ``m = m_k (1, ..., 1)``
+  solves ``m_k = <xi^1 tanh(beta m_k z)>``, ``z = xi^1 + ... + xi^k``. Its Hessian has the
+  eigenvalues ``a + (k - 1) b`` (symmetric), ``a - b`` (k - 1 fold, towards unequal
+  overlaps) and ``a`` (every uncondensed pattern), with ``a = 1 - beta <sech^2(beta m_k z)>``
+  and ``b = -beta <xi^1 xi^2 sech^2(beta m_k z)>``. At T = 0, ``m_k = 2^(1-k) C(k-1, (k-1)/2)``
+  (1, 1/2, 3/8, 5/16 for k = 1, 3, 5, 7) and ``E/N = -(k/2) m_k^2`` (-1/2, -3/8, -45/128,
+  -175/512). A symmetric odd mixture is a local minimum below ``T_k``: 0.4598 (k = 3), 0.3847
+  (5), 0.3439 (7); the pure state (k = 1) below T = 1.
+  For finite N, the configuration ``s = sign(sum_{nu<=k} xi^nu)`` of p independent random
+  patterns has exactly ``E[E/N] = -(k/2) m_k^2 (1 - 1/N)``, for any p >= k (see
+  docs/hopfield.md).
+
 Gaussian averages use composite Gauss-Legendre quadrature on z in [-10, 10] with panels refined
 around the kink of tanh at ``z0 = -m/sigma`` (width ``T/sigma``), accurate to ~1e-12 down to
 T = 1e-3. Units: m, q, r, alpha, T and E/N are dimensionless (coupling scale 1).
@@ -43,6 +58,7 @@ T = 1e-3. Units: m, q, r, alpha, T and E/N are dimensionless (coupling scale 1).
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -331,3 +347,105 @@ def p_error_exact(N: int, p: int) -> float:
         return 0.0
     b_max = math.ceil((K - N + 1) / 2) - 1  # largest B with 2B - K < -(N - 1)
     return float(stats.binom.cdf(b_max, K, 0.5)) if b_max >= 0 else 0.0
+
+
+# ----------------------------------------------------------------------------- mixtures
+def mixture_overlap(k: int) -> float:
+    """T = 0, alpha = 0 overlap of the symmetric k-mixture (k odd): ``2^(1-k) C(k-1, (k-1)/2)``.
+
+    ``m_k = <xi^1 sign(z)>`` with ``z = xi^1 + ... + xi^k``: the sign agrees with xi^1 unless the
+    other k - 1 bits outvote it, and ``<xi^1 sign(z)> = P(the other k-1 bits tie)``.
+    """
+    if k < 1 or k % 2 == 0:
+        raise ValueError(f"symmetric mixtures have an odd number of patterns (got k = {k})")
+    return math.comb(k - 1, (k - 1) // 2) / 2.0 ** (k - 1)
+
+
+def mixture_energy(k: int, N: int | None = None) -> float:
+    """Energy per spin of the symmetric k-mixture configuration ``sign(xi^1 + ... + xi^k)``.
+
+    ``N = None``: the T = 0, alpha = 0, N -> infinity value ``-(k/2) m_k^2``. Finite N: the exact
+    average over random patterns, ``-(k/2) m_k^2 (1 - 1/N)`` (independent of p >= k; k = 1 is a
+    stored pattern, ``-(1/2)(1 - 1/N)``).
+    """
+    m = mixture_overlap(k)
+    return -0.5 * k * m * m * (1.0 if N is None else 1.0 - 1.0 / N)
+
+
+def _z_weights(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``z = xi^1 + ... + xi^k`` over the 2^k sign patterns: values, ``xi^1``, ``xi^1 xi^2``."""
+    xs = np.array(list(itertools.product((-1.0, 1.0), repeat=k)))
+    return xs.sum(axis=1), xs[:, 0], xs[:, 0] * xs[:, 1] if k > 1 else np.zeros(len(xs))
+
+
+@dataclass(frozen=True)
+class MixtureState:
+    """The symmetric k-mixture at alpha = 0 and temperature T.
+
+    ``m``: overlap with each of the k patterns; ``f``: free energy per spin; ``e``: energy per
+    spin ``-k m^2 / 2``; Hessian eigenvalues ``lam_sym`` (equal overlaps), ``lam_asym`` (towards
+    unequal ones; absent, NaN, for k = 1) and ``lam_out`` (uncondensed patterns). A local
+    minimum iff all are positive.
+    """
+
+    k: int
+    T: float
+    m: float
+    f: float
+    e: float
+    lam_sym: float
+    lam_asym: float
+    lam_out: float
+
+    @property
+    def stable(self) -> bool:
+        """All Hessian eigenvalues positive (NaN ones ignored)."""
+        lams = [x for x in (self.lam_sym, self.lam_asym, self.lam_out) if not math.isnan(x)]
+        return min(lams) > 0
+
+
+def mixture_state(k: int, T: float) -> MixtureState:
+    """The symmetric k-mixture (k odd) at alpha = 0, temperature ``0 < T < 1``.
+
+    Solves ``m = <xi^1 tanh(m z / T)>`` by bisection (the nonzero root; it exists for T < 1)
+    and evaluates the Hessian of ``f`` there (see the module docstring).
+    """
+    mixture_overlap(k)  # checks k
+    if not 0 < T < 1:
+        raise ValueError(f"mixture states exist for 0 < T < 1 (got T = {T})")
+    z, x1, x12 = _z_weights(k)
+    beta = 1.0 / T
+
+    def g(m: float) -> float:
+        return m - float(np.mean(x1 * np.tanh(beta * m * z)))
+
+    m = float(optimize.brentq(g, 1e-12, 1.0, xtol=1e-15, rtol=1e-15))
+    sech2 = 1.0 / np.cosh(beta * m * z) ** 2
+    a = 1.0 - beta * float(np.mean(sech2))
+    b = -beta * float(np.mean(x12 * sech2)) if k > 1 else math.nan
+    f = 0.5 * k * m * m - T * float(np.mean(np.logaddexp(beta * m * z, -beta * m * z)))
+    return MixtureState(k=k, T=T, m=m, f=f, e=-0.5 * k * m * m,
+                        lam_sym=a + (k - 1) * b if k > 1 else a,
+                        lam_asym=a - b if k > 1 else math.nan, lam_out=a)
+
+
+@lru_cache(maxsize=16)
+def mixture_stability_temperature(k: int) -> float:
+    """The temperature below which the symmetric k-mixture is a local free-energy minimum.
+
+    The largest T at which the smallest Hessian eigenvalue of :func:`mixture_state` vanishes
+    (bisection after a scan of T in (0, 1)); 1 for the pure state k = 1.
+    """
+    if k == 1:
+        return 1.0
+
+    def lam(T: float) -> float:
+        s = mixture_state(k, T)
+        return min(s.lam_sym, s.lam_asym, s.lam_out)
+
+    Ts = np.linspace(0.999, 0.02, 200)
+    vals = [lam(float(T)) for T in Ts]
+    for i in range(len(Ts) - 1):
+        if vals[i] <= 0 < vals[i + 1]:
+            return float(optimize.brentq(lam, Ts[i + 1], Ts[i], xtol=1e-13))
+    raise ValueError(f"no stability temperature found for k = {k}")

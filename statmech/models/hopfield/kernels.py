@@ -1,4 +1,4 @@
-"""numba kernels of the Hopfield network: patterns, overlaps and the three dynamics.
+"""numba kernels of the Hopfield network: patterns, overlaps, the three dynamics and annealing.
 
 Conventions: k_B = 1; p random patterns ``xi`` (``int8`` +-1, shape ``(N, p)``, one row per
 spin, so the p pattern bits of spin i are contiguous); Hebbian couplings
@@ -33,6 +33,10 @@ been checked in the final state, which is therefore a fixed point. The synchrono
 dynamics updates all spins at once from the same field; with symmetric couplings and the tie rule
 above (equivalent to an infinitesimal positive self-coupling) it ends in a fixed point or a
 2-cycle, which is detected and reported (a 2-cycle state is never a fixed point).
+
+Simulated annealing (:func:`anneal`): ``tau`` heat-bath sweeps (the Glauber rule and random
+sequential order above) at the temperatures of :func:`anneal_temperature`, then, optionally,
+the zero-T asynchronous rule until a sweep flips nothing.
 """
 
 from __future__ import annotations
@@ -292,3 +296,93 @@ def synchronous(xi, s, M, n_steps, target, trace):
         m_other = int64(M[target])
         q_other = sum_sq(M)
     return steps, converged, cycle2, flips, m_other, q_other
+
+
+@njit(**JIT)
+def anneal_temperature(t, tau, T_start, T_end, geometric):
+    """Temperature of sweep ``t`` (0 .. tau - 1) of an anneal from ``T_start`` to ``T_end``.
+
+    Linear: ``T_start + (T_end - T_start) t / (tau - 1)``; geometric:
+    ``T_start (T_end / T_start)^(t / (tau - 1))``. The last sweep is at ``T_end`` exactly
+    (``tau = 1``: the single sweep is at ``T_end``). The definition of ``sk``'s annealing
+    (:func:`statmech.models.sk.mc.anneal_temperature`), repeated here so that Hopfield workers
+    do not load the SK kernels; ``tests/test_hopfield_anneal.py`` checks that both agree.
+    """
+    if t >= tau - 1:
+        return T_end
+    frac = t / (tau - 1.0)
+    if geometric:
+        return T_start * (T_end / T_start) ** frac
+    return T_start + (T_end - T_start) * frac
+
+
+@njit(**JIT)
+def anneal(xi, s, M, key, tau, T_start, T_end, geometric, quench, max_quench, trace):
+    """Simulated annealing: ``tau`` heat-bath sweeps on a cooling schedule, then a zero-T quench.
+
+    ``s`` (spins) and ``M`` (their overlaps) are updated in place. Sweep ``t`` (0 .. tau - 1)
+    visits every spin once in a fresh random order at ``T_t = anneal_temperature(t, ...)``
+    (``T_t > 0``) with the Glauber rule of :func:`sequential`, consuming the stream ``key``
+    exactly as :func:`sequential` does: at ``T_start = T_end = T`` the anneal is bitwise
+    ``sequential(..., T, False, tau, ...)``. With ``quench``, zero-T random sequential sweeps
+    (flip iff ``s_i h_i < 0``; the stream continues) follow until a sweep flips nothing (then
+    the state is a fixed point) or ``max_quench`` sweeps with flips have run.
+
+    ``trace`` (``int64``, length 0 to disable) receives ``sum_mu M_mu^2`` before the first sweep
+    and after each annealing sweep.
+
+    Returns ``(flips, q_anneal, quench_flips, quench_sweeps, converged)``: flips during the
+    anneal, ``sum_mu M_mu^2`` at its end (before the quench), flips and sweeps with flips of the
+    quench, and whether the quench reached a sweep without flips (False without a quench).
+    """
+    n, p = xi.shape
+    order = np.arange(n)
+    ctr = uint64(0)
+    flips = int64(0)
+    if trace.shape[0] > 0:
+        trace[0] = sum_sq(M)
+    for t in range(tau):
+        T = anneal_temperature(t, tau, T_start, T_end, geometric)
+        c2 = 2.0 / (n * T)  # P(up) = 1 / (1 + exp(-c2 H)), c2 = 2 / (N T)
+        ctr = _shuffle(order, key, ctr)
+        for k in range(n):
+            i = order[k]
+            row = xi[i]
+            si = int32(s[i])
+            H = _dot(row, M) - int32(p) * si
+            u = uniform(key, ctr)
+            ctr += uint64(1)
+            if H == 0:
+                up = u < 0.5
+            else:
+                up = u * (1.0 + np.exp(-c2 * H)) < 1.0
+            if (si > 0) != up:
+                s[i] = int8(-si)
+                _add_row(M, row, int32(-2) * si)
+                flips += 1
+        if trace.shape[0] > t + 1:
+            trace[t + 1] = sum_sq(M)
+    q_anneal = sum_sq(M)
+    quench_flips = int64(0)
+    quench_sweeps = 0
+    converged = False
+    if quench:
+        for _ in range(max_quench + 1):
+            ctr = _shuffle(order, key, ctr)
+            changed = 0
+            for k in range(n):
+                i = order[k]
+                row = xi[i]
+                si = int32(s[i])
+                if si * (_dot(row, M) - int32(p) * si) < 0:
+                    s[i] = int8(-si)
+                    _add_row(M, row, int32(-2) * si)
+                    changed += 1
+            quench_flips += changed
+            if changed == 0:
+                converged = True
+                break
+            quench_sweeps += 1
+            if quench_sweeps == max_quench:
+                break
+    return flips, q_anneal, quench_flips, quench_sweeps, converged

@@ -5,6 +5,11 @@ probability crosses 1/2 (per value of the other axes) and, with two or more size
 extrapolation alpha_c(N -> inf) against the AGS replica-symmetric value
 (:func:`statmech.theory.hopfield.ags_critical`). Refinement target ``capacity``: new loads
 around the alpha_c whose estimate is least certain.
+
+Annealing stores (``dynamics: anneal``) show the outcome figure
+(:func:`statmech.plots.hopfield.anneal_figure`) and the outcome fractions at the longest and
+shortest tau (:func:`statmech.analysis.hopfield.anneal_estimates`) instead; ``capacity`` is not
+defined for them.
 """
 
 from __future__ import annotations
@@ -20,7 +25,12 @@ from statmech.theory.hopfield import ags_critical
 
 
 def estimates(ds: xr.Dataset) -> list[Estimate]:
-    """alpha_c per value of the other axes and alpha_c(N -> inf) against AGS."""
+    """alpha_c per value of the other axes and alpha_c(N -> inf) against AGS.
+
+    Annealing stores: the outcome fractions (:func:`statmech.analysis.hopfield.anneal_estimates`).
+    """
+    if "m_top" in ds:
+        return an.anneal_estimates(ds)
     if "alpha" not in ds.dims:
         return []
     ags = ags_critical().alpha_c
@@ -47,6 +57,9 @@ def estimates(ds: xr.Dataset) -> list[Estimate]:
 
 def capacity(ds: xr.Dataset, k: int) -> tuple[str, float, float]:
     """Around alpha_c of the size (or other axis value) whose estimate is least certain."""
+    if "m_top" in ds:
+        raise ValueError("an annealing store has no capacity estimate (it stores no retrieval "
+                         "from a pattern): refine it by adding tau or alpha values by hand")
     est = an.alpha_c_estimates(ds, n_boot=300)
     err = est["alpha_c_err"].values.ravel()
     val = est["alpha_c"].values.ravel()
