@@ -152,13 +152,26 @@ class Sweep:
         """What the numbers depend on, apart from the axis values (JSON-able, canonical).
 
         Settings in :data:`NOT_PHYSICS` are left out: they choose where a unit runs, never what
-        it computes, so a store can be extended with any of their values.
+        it computes, so a store can be extended with any of their values. So are additions that
+        sit at their old-behaviour default: settings fields marked
+        :data:`statmech.models.base.ADDED_SETTING` and fixed parameters marked
+        ``seed_omits_default`` (the same rule as the seed), so stores made before a model
+        gained them keep their hash.
         """
+        settings = self.settings.model_dump(mode="json")
+        for name, info in type(self.settings).model_fields.items():
+            extra = info.json_schema_extra
+            if (isinstance(extra, dict) and extra.get("physics_omits_default")
+                    and settings.get(name) == _json(info.default)):
+                del settings[name]
+        omitted = {p.name: canonical_float(float(p.default)) for p in self.model.parameters
+                   if p.seed_omits_default and p.default is not None}
+        fixed = {k: self.fixed[k] for k in sorted(self.fixed)
+                 if not (k in omitted and canonical_float(float(self.fixed[k])) == omitted[k])}
         return {
             "model": self.model.name,
-            "fixed": {k: self.fixed[k] for k in sorted(self.fixed)},
-            "settings": {k: v for k, v in self.settings.model_dump(mode="json").items()
-                         if k not in NOT_PHYSICS},
+            "fixed": fixed,
+            "settings": {k: v for k, v in settings.items() if k not in NOT_PHYSICS},
             "replicas": self.replicas,
             "seed": self.seed,
             "axis_names": list(self.axes),
@@ -180,6 +193,11 @@ class Sweep:
         from dataclasses import replace
 
         return replace(self, **changes)
+
+
+def _json(value: Any) -> Any:
+    """``value`` as ``model_dump(mode="json")`` writes it (for comparing with defaults)."""
+    return json.loads(json.dumps(value, default=str))
 
 
 def _hash(obj: Any) -> str:

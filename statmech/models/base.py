@@ -30,6 +30,13 @@ Scalar = int | float
 Point = Mapping[str, Scalar]
 
 
+#: ``json_schema_extra`` of a settings field added after stores existed, whose default keeps the
+#: old behaviour bit for bit: at its default it is left out of the physics hash, so stores made
+#: before the field existed still resume, extend and compare (``drift``) with new sweep files.
+#: ``Field(..., json_schema_extra=ADDED_SETTING)``.
+ADDED_SETTING: dict[str, Any] = {"physics_omits_default": True}
+
+
 @dataclass(frozen=True)
 class Parameter:
     """A model parameter that can be swept (an axis) or held fixed.
@@ -37,7 +44,8 @@ class Parameter:
     ``check`` returns an error message for an invalid value, or ``None``. ``seed_omits_default``
     marks a parameter added after stores existed: at its default value it is left out of the
     seed key (:func:`statmech.seeding.point_key`), so those points keep the random streams --
-    and so the numbers -- they had before the parameter existed.
+    and so the numbers -- they had before the parameter existed; it is also left out of the
+    physics hash there (:meth:`statmech.config.Sweep.physics`), so existing stores resume.
     """
 
     name: str

@@ -56,7 +56,7 @@ from typing import ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from statmech.models.base import Model, Parameter, Point, Scalar, Variable
+from statmech.models.base import ADDED_SETTING, Model, Parameter, Point, Scalar, Variable
 from statmech.models.hopfield.kernels import (
     anneal,
     count_unstable,
@@ -129,20 +129,33 @@ class HopfieldSettings(BaseModel):
     # -- anneal
     start: Literal["random", "pattern"] = Field(
         "random", description="anneal: initial state: a uniformly random configuration, or "
-        "pattern `trial` with round(noise N) random spins flipped")
-    T_start: float = Field(1.5, gt=0, description="anneal: temperature of the first sweep")
-    T_end: float = Field(0.05, gt=0, description="anneal: temperature of the last sweep")
+        "pattern `trial` with round(noise N) random spins flipped",
+        json_schema_extra=ADDED_SETTING,
+    )
+    T_start: float = Field(
+        1.5, gt=0, description="anneal: temperature of the first sweep",
+        json_schema_extra=ADDED_SETTING)
+    T_end: float = Field(
+        0.05, gt=0, description="anneal: temperature of the last sweep",
+        json_schema_extra=ADDED_SETTING)
     schedule: Literal["linear", "geometric"] = Field(
-        "linear", description="anneal: T linear or geometric in the sweep index")
+        "linear", description="anneal: T linear or geometric in the sweep index",
+        json_schema_extra=ADDED_SETTING,
+    )
     final_quench: bool = Field(
         True, description="anneal: finish with zero-T random sequential sweeps (flip iff "
-        "s_i h_i < 0) until a sweep flips nothing, so that every run ends at a fixed point")
+        "s_i h_i < 0) until a sweep flips nothing, so that every run ends at a fixed point",
+        json_schema_extra=ADDED_SETTING,
+    )
     top: int = Field(
         8, ge=4, le=64, description="anneal: overlaps stored per run, the largest |m^mu| "
-        "(m_top, top_pattern; rank dimension)")
+        "(m_top, top_pattern; rank dimension)",
+        json_schema_extra=ADDED_SETTING,
+    )
     max_n: int | None = Field(
         None, ge=2, description="anneal: also store each run's final configuration "
-        "(final_state, site dimension of this size; every N must be <= max_n); none: not stored")
+        "(final_state, site dimension of this size; every N must be <= max_n); none: not stored",
+        json_schema_extra=ADDED_SETTING)
 
     @model_validator(mode="after")
     def _measure_within_sweeps(self) -> HopfieldSettings:

@@ -44,7 +44,7 @@ from typing import Any, ClassVar, Literal, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from statmech.models.base import Model, Parameter, Point, Scalar, Variable
+from statmech.models.base import ADDED_SETTING, Model, Parameter, Point, Scalar, Variable
 from statmech.models.sk.kernels import (
     B_LIMIT,
     ENUMERATION_LIMIT,
@@ -166,16 +166,26 @@ class SKSettings(BaseModel):
         1000, ge=0, le=10_000_000, description="zero-temperature quenches per sample (search)"
     )
     # -- anneal
-    T_start: float = Field(3.0, gt=0, description="anneal: temperature of the first sweep (J)")
-    T_end: float = Field(0.05, gt=0, description="anneal: temperature of the last sweep (J)")
+    T_start: float = Field(
+        3.0, gt=0, description="anneal: temperature of the first sweep (J)",
+        json_schema_extra=ADDED_SETTING)
+    T_end: float = Field(
+        0.05, gt=0, description="anneal: temperature of the last sweep (J)",
+        json_schema_extra=ADDED_SETTING)
     schedule: Literal["linear", "geometric"] = Field(
-        "linear", description="anneal: T linear or geometric in the sweep index")
+        "linear", description="anneal: T linear or geometric in the sweep index",
+        json_schema_extra=ADDED_SETTING,
+    )
     final_quench: bool = Field(
         True, description="anneal: finish with zero-temperature sweeps (flip iff s_i h_i < 0) "
-        "until no spin flips, so that every run ends in a local minimum")
+        "until no spin flips, so that every run ends in a local minimum",
+        json_schema_extra=ADDED_SETTING,
+    )
     reference: bool = Field(
         True, description="anneal: also enumerate the sample exactly (N <= 40) and store its "
-        "ground-state energy e0, so that the residual energy e_final - e0 is exact per unit")
+        "ground-state energy e0, so that the residual energy e_final - e0 is exact per unit",
+        json_schema_extra=ADDED_SETTING,
+    )
 
     @field_validator("max_n", mode="after")
     @classmethod
@@ -276,7 +286,9 @@ class SKOverlapSettings(BaseModel):
     connected: bool = Field(
         False, description="run 4 real replicas instead of 2 and store the connected "
         "spin-glass susceptibility chi_sg_conn; every other variable stays that of replicas "
-        "1 and 2, bitwise the values without this setting (twice the cost)")
+        "1 and 2, bitwise the values without this setting (twice the cost)",
+        json_schema_extra=ADDED_SETTING,
+    )
 
     @field_validator("temperatures", mode="before")
     @classmethod
