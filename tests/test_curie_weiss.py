@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 
 from statmech.models import get_model
+from statmech.models.curie_weiss import kernels
 from statmech.models.curie_weiss.kernels import (
+    BLOCK,
     BLOCK_MIN_N,
+    NO_STOP,
+    advance,
     first_passage,
     simulate,
     threshold_table,
@@ -73,6 +78,77 @@ def test_blocks_reproduce_the_plain_chain_bitwise(rule: str, B: float) -> None:
         fa = first_passage(N, 1 / 0.8, 1.0, -0.1, hb, np.uint64(3), 100, E, E, True)
         fb = first_passage(N, 1 / 0.8, 1.0, -0.1, hb, np.uint64(3), 100, E, E, False)
         assert fa == fb and fa[1]
+
+
+@njit
+def _block_counts_both(z, t):
+    """The vector block counts and a plain loop over the same attempts."""
+    v = kernels._block_counts(z, t[0], t[1], t[2], t[3])
+    down = up = band = 0
+    for i in range(BLOCK // 2):
+        w = kernels.mix64(z + np.uint64(i) * kernels.GAMMA)
+        for u in (np.int64(w >> np.uint64(32)), np.int64(w & np.uint64(0xFFFFFFFF))):
+            s = u - (1 << 31)  # the biased thresholds' scale
+            down += s < t[0]
+            up += (s > t[1]) & (s < t[2])
+            band |= not ((s < t[0] or s > t[1]) and (s < t[2] or s > t[3]))
+    return v, (down, up, int(band))
+
+
+def test_block_counts_equal_a_plain_loop() -> None:
+    """The LLVM vector code of a block counts exactly what an attempt-by-attempt loop counts."""
+    rng = np.random.default_rng(0)
+    lo, hi = -(1 << 31), (1 << 31) - 1
+    for trial in range(3000):
+        z = np.uint64(rng.integers(0, 2**63)) * np.uint64(2 if trial % 2 else 1)
+        if trial % 3 == 0:  # edges: empty and full bands, extreme thresholds
+            t = np.sort(rng.choice([lo, lo + 1, -1, 0, 1, hi - 1, hi], 4)).astype(np.int32)
+        else:  # narrow bands somewhere, so that some blocks hit them
+            c = np.sort(rng.integers(lo, hi, 2))
+            w = rng.integers(0, 1 << 28, 2)
+            t = np.array([c[0], min(c[0] + w[0], hi), c[1], min(c[1] + w[1], hi)], np.int32)
+            t = np.sort(t)
+        v, ref = _block_counts_both(z, t)
+        assert v[2] == ref[2], (z, t)
+        assert v[0] == ref[0] and (ref[2] or v[1] == ref[1]), (z, t, v, ref)
+
+
+@pytest.mark.parametrize("rule", ["metropolis", "heatbath"])
+def test_block_path_is_the_plain_chain_over_long_runs(rule: str) -> None:
+    """Blocks equal the plain chain bit for bit: hundreds of sweeps where many blocks are replayed.
+
+    N just above BLOCK_MIN_N near Tc and at small N the uncertain bands are hit in ~10-60 % of
+    the blocks (replayed attempt by attempt); also B != 0, the window clipped at k = 0 and k = N,
+    odd counters and partial blocks (``advance`` with odd step counts) and the stop state.
+    """
+    hb = rule == "heatbath"
+    key = np.uint64(0xC0FFEE)
+    for N, T, B, k0, sweeps in (
+        (BLOCK_MIN_N, 1.0, 0.0, BLOCK_MIN_N // 2, 300),
+        (BLOCK_MIN_N + 1, 0.97, 0.01, BLOCK_MIN_N // 3, 300),
+        (5000, 1.05, -0.02, 2500, 1000),
+        (BLOCK_MIN_N, 0.5, 0.4, BLOCK_MIN_N, 100),  # k ~ N
+        (BLOCK_MIN_N, 0.5, -0.4, 0, 100),  # k ~ 0
+        (300_007, 4.0, 0.2, 1, 20),
+    ):
+        beta = 1 / T
+        Dt, Ut = threshold_table(N, beta, 1.0, B, hb)
+        a = simulate(k0, N, beta, 1.0, B, hb, key, np.uint64(3), 0, sweeps, 1, E, E, True)
+        b = simulate(k0, N, beta, 1.0, B, hb, key, np.uint64(3), 0, sweeps, 1, Dt, Ut, False)
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1:] == b[1:], (N, T, B)
+        # partial blocks and odd counters; then stop as soon as k <= N/2 - 100 (escape path)
+        sa = sb = (k0, np.uint64(1), 0, 0)
+        for i, stop in enumerate([NO_STOP] * 20 + [N // 2 - 100] * 20):
+            n_steps = 4 * BLOCK * (i + 1) + i
+            sa = advance(sa[0], N, beta, 1.0, B, hb, key, sa[1], n_steps, E, E, stop, True)
+            sb = advance(sb[0], N, beta, 1.0, B, hb, key, sb[1], n_steps, Dt, Ut, stop, False)
+            assert sa == sb, (N, T, B, i)
+    for N, T, B in ((BLOCK_MIN_N, 0.8, -0.07), (BLOCK_MIN_N + 3, 0.7, -0.2), (200_000, 0.9, -0.1)):
+        Dt, Ut = threshold_table(N, 1 / T, 1.0, B, hb)
+        fa = first_passage(N, 1 / T, 1.0, B, hb, key, 400, E, E, True)
+        fb = first_passage(N, 1 / T, 1.0, B, hb, key, 400, Dt, Ut, False)
+        assert fa == fb and fa[1], (N, T, B)
 
 
 @pytest.mark.parametrize("rule", ["metropolis", "heatbath"])

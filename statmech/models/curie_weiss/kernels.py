@@ -25,13 +25,17 @@ to the bit.
 window ``[kl, kh]`` of states they are bracketed by cheap bounds (``k/N`` increases with k and
 ``a_down`` decreases; the reverse for up moves): ``A1 <= D(k) <= A2`` and
 ``A3 <= D(k) + U(k) <= A4`` for every k in the window (with a safety margin far above float
-rounding). For a block of 32 attempts that cannot leave the window, ``u < A1`` is a certain down
-move, ``A2 <= u < A3`` a certain up move, ``u >= A4`` a certain rejection, whatever the exact k
-at that attempt (decided on the top 32 bits, conservatively rounded). So a block is 16
-independent, vectorised hashes, 32 x 4 compare-and-count operations and a sum;
-only when some ``u`` falls in a band ``[A1, A2)`` or ``[A3, A4)`` (probability O(window/N)) is the
-block replayed attempt by attempt with the exact thresholds. The trajectory is bitwise the one
-of the plain attempt-by-attempt chain (:func:`advance` with ``blocks=False``; tested).
+rounding). A block of BLOCK = 32 attempts starting at k cannot leave ``[k - 32, k + 32]``, so
+the bounds are computed once per *cell* of 16 block starts (window ``[16c - 32, 16c + 47]``)
+and kept in a small direct-mapped cache for the run. Then ``u < A1`` is a certain down move,
+``A2 <= u < A3`` a certain up move, ``u >= A4`` a certain rejection, whatever the exact k at
+that attempt (decided on the top 32 bits, conservatively rounded). So a block is 16
+independent hashes and a few vector compares and popcounts (:func:`_block_counts`, written as
+LLVM vector code: the hashes in 64-bit lanes, the compares on the same registers read as 32-bit
+halves); only when some ``u`` falls in a band ``[A1, A2)`` or ``[A3, A4)`` (probability
+O(window/N): about 1 % of the blocks at N = 10^6) is the block replayed attempt by attempt,
+with the exact thresholds for the attempts in a band. The trajectory is bitwise the one of the
+plain attempt-by-attempt chain (:func:`advance` with ``blocks=False``; tested).
 """
 
 from __future__ import annotations
@@ -39,14 +43,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import int64, njit, uint32, uint64
+from llvmlite import ir
+from numba import int32, int64, njit, types, uint32, uint64
+from numba.core import cgutils
+from numba.extending import intrinsic
 
-from statmech.rng import GAMMA, JIT, mix64
+from statmech.rng import _M1, _M2, GAMMA, JIT, mix64
 
-#: attempts per vectorised block (32: fastest on AVX2 at N = 10^6)
+#: attempts per vectorised block (a multiple of 8; 32 is the fastest on AVX2 at N = 10^6, 64
+#: replays 3-4x more blocks)
 BLOCK = 32
-#: the bounds are recomputed when k has moved more than this from where they were computed
-SLACK = 16
+#: the block bounds are computed per cell of 2**CELL_BITS block-start states
+CELL_BITS = 4
+#: cells kept per run (direct-mapped cache of the block bounds; a power of 2)
+CACHE = 1024
 #: 2**53: probabilities are compared as 53-bit integers
 SCALE = 9007199254740992.0
 #: safety margin of the bounds, in units of 2**-53 (float rounding is a few units)
@@ -117,6 +127,13 @@ def _bounds(kl, kh, n, beta, J, B, heatbath):
 #: the second stream's key is ``mix64(key ^ KEY2)``
 KEY2 = np.uint64(0x6A09E667F3BCC909)
 _LOW21 = (1 << 21) - 1
+_TOP = (1 << 32) - 1
+_HALF = 1 << 31
+_IR64 = ir.IntType(64)
+_IR32 = ir.IntType(32)
+#: 64-bit lanes per vector in the block code (256-bit vectors)
+_LANES = 4
+_GAMMA = int(GAMMA)
 
 
 @njit(inline="always", **JIT)
@@ -162,6 +179,194 @@ def _exact_step(k, u32, key2, ctr, n, beta, J, B, heatbath, Dt, Ut):
 
 
 @njit(**JIT)
+def _cell_thresholds(cell, n, beta, J, B, heatbath):
+    """Block thresholds on the top 32 bits for the block starts ``k`` of cell ``k >> CELL_BITS``.
+
+    ``(t1, t2, t3, t4)``: ``u32 < t1`` is certainly ``u < D(k)``, ``u32 > t2`` certainly
+    ``u >= D(k)``, ``u32 < t3`` certainly ``u < D(k) + U(k)``, ``u32 > t4`` certainly
+    ``u >= D(k) + U(k)``, for every k that a block starting in the cell can reach. Returned
+    biased, ``t - 2^31`` as int32, so that signed order is the order of the u32.
+    """
+    kl = max(int64(0), (cell << CELL_BITS) - BLOCK)
+    kh = min(int64(n), (cell << CELL_BITS) + ((1 << CELL_BITS) - 1) + BLOCK)
+    a1, a2, a3, a4 = _bounds(kl, kh, n, beta, J, B, heatbath)
+    # floor(a1 / 2^21) and ceil(a2 / 2^21) - 1 (likewise a3, a4); u32 is in [0, 2^32 - 1], so
+    # the clips change no certain decision (at most they make u32 = 2^32 - 1 uncertain)
+    t1 = min(max(a1 >> 21, int64(0)), _TOP)
+    t2 = min(max(((a2 + _LOW21) >> 21) - 1, int64(0)), _TOP)
+    t3 = min(max(a3 >> 21, int64(0)), _TOP)
+    t4 = min(max(((a4 + _LOW21) >> 21) - 1, int64(0)), _TOP)
+    return int32(t1 - _HALF), int32(t2 - _HALF), int32(t3 - _HALF), int32(t4 - _HALF)
+
+
+def _i64(v: int) -> ir.Constant:
+    v = int(v) & ((1 << 64) - 1)
+    return ir.Constant(_IR64, v - (1 << 64) if v >> 63 else v)
+
+
+def _splat(builder: ir.IRBuilder, x: ir.Value, ty: ir.VectorType) -> ir.Value:
+    v = builder.insert_element(ir.Constant(ty, ir.Undefined), x, ir.Constant(_IR32, 0))
+    return builder.shuffle_vector(v, ir.Constant(ty, ir.Undefined),
+                                  ir.Constant(ir.VectorType(_IR32, ty.count), [0] * ty.count))
+
+
+@intrinsic
+def _block_counts(typingctx, z, t1, t2, t3, t4):
+    """The counts of a certified block: ``(down, up, band)`` over its BLOCK attempts.
+
+    ``z = key + (ctr // 2) GAMMA`` for the block's first (even) attempt ``ctr``: its BLOCK / 2
+    words are ``mix64(z + i GAMMA)``, every 32-bit half the ``u32`` of one attempt. The
+    thresholds are biased (``t - 2^31``, int32, so that signed order is the order of u32).
+    ``down``: how many ``u32 < t1``; ``band``: 1 if some ``u32`` is in ``[t1, t2]`` or
+    ``[t3, t4]`` (an uncertain band), else 0; ``up`` (meaningful when ``band == 0``): how many
+    ``t2 < u32 < t3``.
+
+    LLVM vector code: 4 words per 256-bit vector, hashed in 64-bit lanes and compared as 8 lanes
+    of 32 bits (the word vector read as halves: no shuffles); the compare masks are counted with
+    movemask + popcount on the integer side and the band test is one AND over the block.
+    """
+    sig = types.UniTuple(types.int64, 3)(types.uint64, types.int32, types.int32,
+                                         types.int32, types.int32)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        z0, a1, a2, a3, a4 = args
+        v64 = ir.VectorType(_IR64, _LANES)
+        v32 = ir.VectorType(_IR32, 2 * _LANES)
+        bits = ir.IntType(2 * _LANES)
+        popcount = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(bits, [bits]), f"llvm.ctpop.i{2 * _LANES}")
+
+        def const(v: int) -> ir.Constant:
+            return ir.Constant(v64, [_i64(v)] * _LANES)
+
+        def count(masks: list[ir.Value]) -> ir.Value:
+            n = [builder.zext(builder.call(popcount, [builder.bitcast(m, bits)]), _IR64)
+                 for m in masks]
+            while len(n) > 1:  # a tree: short dependency chains
+                n = [builder.add(*n[i:i + 2]) if i + 1 < len(n) else n[i]
+                     for i in range(0, len(n), 2)]
+            return n[0]
+
+        st1, st2, st3, st4 = (_splat(builder, a, v32) for a in (a1, a2, a3, a4))
+        flip = _splat(builder, ir.Constant(_IR32, -(1 << 31)), v32)
+        zb = _splat(builder, z0, v64)
+        down, up = [], []
+        sure = None
+        for q in range(BLOCK // (2 * _LANES)):
+            x = builder.add(zb, ir.Constant(v64, [_i64((q * _LANES + i) * _GAMMA)
+                                                  for i in range(_LANES)]))
+            x = builder.mul(builder.xor(x, builder.lshr(x, const(30))), const(_M1))
+            x = builder.mul(builder.xor(x, builder.lshr(x, const(27))), const(_M2))
+            x = builder.xor(x, builder.lshr(x, const(31)))  # statmech.rng.mix64 of 4 words
+            u = builder.xor(builder.bitcast(x, v32), flip)  # 8 attempts, in signed order
+            below1 = builder.icmp_signed("<", u, st1)
+            above2 = builder.icmp_signed(">", u, st2)
+            below3 = builder.icmp_signed("<", u, st3)
+            above4 = builder.icmp_signed(">", u, st4)
+            # certain: outside [t1, t2] and outside [t3, t4]
+            s = builder.and_(builder.or_(below1, above2), builder.or_(below3, above4))
+            sure = s if sure is None else builder.and_(sure, s)
+            down.append(below1)
+            up.append(builder.and_(above2, below3))
+        band = builder.icmp_unsigned("!=", builder.bitcast(sure, bits),
+                                     ir.Constant(bits, (1 << (2 * _LANES)) - 1))
+        return context.make_tuple(builder, signature.return_type,
+                                  [count(down), count(up), builder.zext(band, _IR64)])
+
+    return sig, codegen
+
+
+@njit(**JIT)
+def _replay(k, key2, z, ctr, t1, t2, t3, t4, n, beta, J, B, heatbath, Dt, Ut, us, dk):
+    """A block with some attempt in an uncertain band, attempt by attempt: ``(k, moves)``.
+
+    The certain attempts branch-free, those in a band with the exact thresholds. (A separate
+    function: written inline, LLVM reuses the block's hash vectors for it and the fast path
+    spills registers.)
+    """
+    for j in range(BLOCK // 2):
+        w = mix64(z)
+        z += GAMMA
+        us[2 * j] = uint32(w >> uint64(32))
+        us[2 * j + 1] = uint32(w & uint64(0xFFFFFFFF))
+    for j in range(BLOCK):
+        u = int32(us[j] ^ uint32(_HALF))  # the order of u32, as signed numbers
+        e = int64(u < t1)
+        d = int64(u > t2) & int64(u < t3)
+        band = (int64(u <= t2) | (int64(u >= t3) & int64(u <= t4))) & (1 - e)
+        dk[j] = d - e + (band << 2)  # +-1, 0 when certain; >= 3 when in a band
+    acc = int64(0)
+    for j in range(BLOCK):
+        if dk[j] > 1:
+            k2 = _exact_step(k, int64(us[j]), key2, ctr + uint64(j), n, beta, J, B, heatbath,
+                             Dt, Ut)
+            acc += int64(k2 != k)
+            k = k2
+        else:
+            k += dk[j]
+            acc += dk[j] & 1
+    return k, acc
+
+
+@njit(**JIT)
+def _advance(k, n, beta, J, B, heatbath, key, ctr, n_steps, Dt, Ut, stop_k, blocks, tags, thr):
+    """:func:`advance` with the block-threshold cache ``tags, thr`` of :func:`_cache`."""
+    ctr = uint64(ctr)
+    key2 = mix64(key ^ KEY2)
+    acc = int64(0)
+    done = int64(0)
+    us = np.empty(BLOCK, dtype=np.uint32)
+    dk = np.empty(BLOCK, dtype=np.int64)
+    while done < n_steps:
+        if (blocks and n_steps - done >= BLOCK and k - BLOCK > stop_k
+                and (ctr & uint64(1)) == 0):
+            z = key + (ctr >> uint64(1)) * GAMMA
+            for _ in range((n_steps - done) // BLOCK):  # blocks until the stop state is near
+                if k - BLOCK <= stop_k:
+                    break
+                cell = k >> CELL_BITS
+                slot = cell & (CACHE - 1)
+                if tags[slot] != cell:
+                    tags[slot] = cell
+                    thr[4 * slot], thr[4 * slot + 1], thr[4 * slot + 2], thr[4 * slot + 3] = (
+                        _cell_thresholds(cell, n, beta, J, B, heatbath))
+                t1 = thr[4 * slot]
+                t2 = thr[4 * slot + 1]
+                t3 = thr[4 * slot + 2]
+                t4 = thr[4 * slot + 3]
+                down, up, band = _block_counts(z, t1, t2, t3, t4)
+                if band == 0:  # no attempt in an uncertain band
+                    k += up - down
+                    acc += up + down
+                else:
+                    k, a = _replay(k, key2, z, ctr, t1, t2, t3, t4, n, beta, J, B, heatbath,
+                                   Dt, Ut, us, dk)
+                    acc += a
+                z += uint64(BLOCK // 2) * GAMMA
+                ctr += uint64(BLOCK)
+                done += BLOCK
+        else:
+            k2 = _exact_step(k, _u32(key, ctr), key2, ctr, n, beta, J, B, heatbath, Dt, Ut)
+            acc += int64(k2 != k)
+            k = k2
+            ctr += uint64(1)
+            done += 1
+            if k <= stop_k:
+                break
+    return k, ctr, acc, done
+
+
+@njit(inline="always", **JIT)
+def _cache():
+    """An empty block-threshold cache: cell tags (-1: empty) and 4 thresholds per slot.
+
+    Valid for one ``(n, beta, J, B, heatbath)``.
+    """
+    tags = np.full(CACHE, -1, dtype=np.int64)
+    return tags, np.empty(4 * CACHE, dtype=np.int32)
+
+
+@njit(**JIT)
 def advance(k, n, beta, J, B, heatbath, key, ctr, n_steps, Dt, Ut, stop_k, blocks):
     """Run ``n_steps`` attempts from ``k`` up spins, attempts ``ctr, ctr+1, ...`` of stream ``key``.
 
@@ -172,70 +377,9 @@ def advance(k, n, beta, J, B, heatbath, key, ctr, n_steps, Dt, Ut, stop_k, block
     Returns ``(k, next counter, accepted moves, attempts done)``; the attempts done are
     ``n_steps`` unless the stop state was reached (then the attempt that reached it counts).
     """
-    ctr = uint64(ctr)
-    key2 = mix64(key ^ KEY2)
-    acc = int64(0)
-    done = int64(0)
-    buf = np.empty(BLOCK, dtype=np.uint32)
-    kc = int64(-(1 << 62))
-    t1 = t2 = t3 = t4 = int64(0)
-    while done < n_steps:
-        if (blocks and n_steps - done >= BLOCK and k - BLOCK > stop_k
-                and (ctr & uint64(1)) == 0):
-            if abs(k - kc) > SLACK:
-                kc = k
-                kl = max(int64(0), kc - SLACK - BLOCK)
-                kh = min(int64(n), kc + SLACK + BLOCK)
-                a1, a2, a3, a4 = _bounds(kl, kh, n, beta, J, B, heatbath)
-                # on the top 32 bits: certain below a1 / a3 under t1 / t3, certain above
-                # a2 / a4 from t2 / t4 on
-                t1 = a1 >> 21
-                t2 = (a2 + _LOW21) >> 21
-                t3 = a3 >> 21
-                t4 = (a4 + _LOW21) >> 21
-            c1 = int64(0)
-            c2 = int64(0)
-            c3 = int64(0)
-            c4 = int64(0)
-            z = key + (ctr >> uint64(1)) * GAMMA
-            for j in range(BLOCK // 2):
-                w = mix64(z)
-                z += GAMMA
-                hi = int64(w >> uint64(32))
-                lo = int64(w & uint64(0xFFFFFFFF))
-                buf[2 * j] = uint32(hi)
-                buf[2 * j + 1] = uint32(lo)
-                c1 += int64(hi < t1) + int64(lo < t1)
-                c2 += int64(hi < t2) + int64(lo < t2)
-                c3 += int64(hi < t3) + int64(lo < t3)
-                c4 += int64(hi < t4) + int64(lo < t4)
-            if c2 == c1 and c4 == c3:  # no attempt in an uncertain band
-                k += (c3 - c2) - c1
-                acc += (c3 - c2) + c1
-            else:
-                for j in range(BLOCK):
-                    u = int64(buf[j])
-                    if (u >= t1 and u < t2) or (u >= t3 and u < t4):
-                        k2 = _exact_step(k, u, key2, ctr + uint64(j), n, beta, J, B,
-                                         heatbath, Dt, Ut)
-                        acc += int64(k2 != k)
-                        k = k2
-                    else:
-                        d = int64(u >= t2) & int64(u < t3)
-                        e = int64(u < t1)
-                        k += d - e
-                        acc += d + e
-            ctr += uint64(BLOCK)
-            done += BLOCK
-        else:
-            k2 = _exact_step(k, _u32(key, ctr), key2, ctr, n, beta, J, B, heatbath, Dt, Ut)
-            acc += int64(k2 != k)
-            k = k2
-            ctr += uint64(1)
-            done += 1
-            if k <= stop_k:
-                break
-    return k, ctr, acc, done
+    tags, thr = _cache()
+    return _advance(k, n, beta, J, B, heatbath, key, ctr, n_steps, Dt, Ut, stop_k, blocks,
+                    tags, thr)
 
 
 #: the global-flip stream's key is ``mix64(key ^ KEY3)``
@@ -253,10 +397,11 @@ def simulate(k, n, beta, J, B, heatbath, key, ctr, n_therm, n_meas, every, Dt, U
     Returns ``(M after each measurement (int64), accepted moves during measurement, k, ctr)``.
     """
     key3 = mix64(key ^ KEY3)
+    tags, thr = _cache()
     sweep = uint64(0)
     for _ in range(n_therm):
-        k, ctr, _a, _d = advance(k, n, beta, J, B, heatbath, key, ctr, n, Dt, Ut, NO_STOP,
-                                 blocks)
+        k, ctr, _a, _d = _advance(k, n, beta, J, B, heatbath, key, ctr, n, Dt, Ut, NO_STOP,
+                                  blocks, tags, thr)
         if flip and (mix64(key3 + sweep * GAMMA) >> uint64(63)):
             k = n - k
         sweep += uint64(1)
@@ -264,8 +409,8 @@ def simulate(k, n, beta, J, B, heatbath, key, ctr, n_therm, n_meas, every, Dt, U
     acc = int64(0)
     for t in range(n_meas):
         for _ in range(every):
-            k, ctr, a, _d = advance(k, n, beta, J, B, heatbath, key, ctr, n, Dt, Ut, NO_STOP,
-                                    blocks)
+            k, ctr, a, _d = _advance(k, n, beta, J, B, heatbath, key, ctr, n, Dt, Ut, NO_STOP,
+                                     blocks, tags, thr)
             acc += a
             if flip and (mix64(key3 + sweep * GAMMA) >> uint64(63)):
                 k = n - k
@@ -285,9 +430,10 @@ def first_passage(n, beta, J, B, heatbath, key, max_sweeps, Dt, Ut, blocks):
     ctr = uint64(0)
     total = int64(0)
     stop = int64(n // 2)
+    tags, thr = _cache()
     for _ in range(max_sweeps):
-        k, ctr, _a, done = advance(k, n, beta, J, B, heatbath, key, ctr, n, Dt, Ut, stop,
-                                   blocks)
+        k, ctr, _a, done = _advance(k, n, beta, J, B, heatbath, key, ctr, n, Dt, Ut, stop,
+                                    blocks, tags, thr)
         total += done
         if k <= stop:
             return total, True
