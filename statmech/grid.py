@@ -68,9 +68,13 @@ class Grid:
         )
 
 
-#: Dask tasks per second the policy plans for (measured: ~500 trivial tasks/s with scheduler,
-#: client and two workers on 2 shared cores; half of that leaves room for the results' traffic)
-DASK_TASKS_PER_SECOND = 250.0
+#: Dask tasks per second the policy plans for, on average over a run. Measured on 2 shared cores
+#: (scheduler, client and workers together): ~1000 trivial tasks/s, ~500 when the client also
+#: fetches every result, 200-300 of statmech's groups (results fetched, validated, written) at
+#: 1024 worker threads. Planning for 100/s leaves room for bursts; it only binds on large
+#: clusters (groups of at least slots/100 s: 10 s at 1024 slots, where 4 waves of 5 s groups
+#: kept the cluster 68-75 % busy and 2 waves of 10 s groups 78-87 %).
+DASK_TASKS_PER_SECOND = 100.0
 #: units per zarr chunk aimed at, and the largest uncompressed chunk of one variable
 CHUNK_UNITS = 8192
 CHUNK_BYTES = 4 * 2**20
@@ -122,14 +126,14 @@ def group_bounds(total_cost: float, slots: int, t: float) -> np.ndarray:
     after the other while threads wait (measured: a quarter of 1024 slots idle for ~4 s at every
     wave). Staggered first groups spread the completions (and so the next starts) over the
     whole run, and the shrinking last wave lets the threads finish within about ``t/4`` of each
-    other (the thread freed first takes the largest group left). Sweeps shorter than two waves
-    keep equal groups.
+    other (the thread freed first takes the largest group left). Sweeps too short for the two
+    ramps (1.25 waves) keep equal groups.
     """
     slots = max(int(slots), 1)
-    n = max(1, math.ceil(total_cost / t))
-    if total_cost < 2 * slots * t or slots == 1:
-        return np.linspace(0.0, total_cost, n + 1)[1:]
     ramp = t * (0.25 + 0.75 * np.arange(1, slots + 1) / slots)
+    if slots == 1 or total_cost < 2 * float(ramp.sum()):  # too short for the two ramps
+        n = max(1, math.ceil(total_cost / t))
+        return np.linspace(0.0, total_cost, n + 1)[1:]
     first = np.cumsum(ramp)
     middle_end = total_cost - float(ramp.sum())
     n_mid = max(0, math.ceil((middle_end - first[-1]) / t))

@@ -73,8 +73,9 @@ def test_policies() -> None:
     assert chunk_shape((10, 10, 4), unit_bytes=2**20) == (1, 1, 4)
     # about four tasks per slot, capped by target_seconds, floored by the scheduler's rate
     assert group_seconds(1280.0, 64, 10.0) == pytest.approx(5.0)
-    assert group_seconds(20480.0, 1024, 10.0) == pytest.approx(5.0)
-    assert group_seconds(10.0, 1024, 10.0) == pytest.approx(1024 / 250)
+    assert group_seconds(5120.0, 256, 10.0) == pytest.approx(5.0)
+    assert group_seconds(20480.0, 1024, 10.0) == pytest.approx(1024 / 100)  # the rate floor
+    assert group_seconds(10.0, 1024, 10.0) == pytest.approx(1024 / 100)
     assert group_seconds(1e6, 2, 10.0) == 10.0
     # the number of blocks (Prefect task runs) does not grow with the groups
     assert len(split_blocks([[((i,), 0)] for i in range(10**5)])) == MAX_BLOCKS
@@ -91,8 +92,11 @@ def test_staggered_waves() -> None:
     assert sizes[:P] == pytest.approx(ramp)
     assert sizes[-P:] == pytest.approx(ramp[::-1])
     assert sizes[P:-P] == pytest.approx(np.full(len(sizes) - 2 * P, t), rel=0.05)
-    # equal groups when there are fewer than two waves
-    assert np.diff(group_bounds(100.0, 64, 1.0)) == pytest.approx(np.full(99, 100.0 / 100))
+    # equal groups when the sweep is too short for the two ramps (1.25 waves)
+    assert np.diff(group_bounds(60.0, 64, 1.0)) == pytest.approx(np.full(59, 1.0))
+    for total in (80.0, 80.8, 81.0, 100.0, 1000.0):  # boundaries always increase
+        b = group_bounds(total, 64, 1.0)
+        assert (np.diff(b) > 0).all() and b[-1] == pytest.approx(total)
     # the count check shows: 1280 unit-second units on 64 slots
     assert 256 < group_count(1280.0, 1280, 64, 10.0) <= 256 + 64
     assert group_count(1280.0, 1280, 64, 10.0, size=7) == 183
