@@ -165,8 +165,9 @@ class Dispatcher:
         return {"computed": computed, "units": len(self.block_units(b))}
 
     def close(self) -> None:
-        """Stop the collector thread."""
+        """Stop the collector thread (groups still in flight are dropped: an interrupted run)."""
         self._stop.set()
+        self._ac.clear()  # else the collector waits for every pending group before it stops
         self._thread.join()
 
     def __enter__(self) -> Dispatcher:

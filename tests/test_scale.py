@@ -312,3 +312,23 @@ def test_migrate_rewrites_an_old_store_bitwise(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     xr.testing.assert_identical(numbers(Path(sw.store)), numbers(new))
     assert preflight(sw.with_overrides(store=str(new))) == "same"
+
+
+def test_an_interrupted_run_stops_its_collector_at_once(tmp_path: Path) -> None:
+    """Closing the dispatcher with groups still running (Ctrl-C, a failed flow) does not wait."""
+    from distributed import Client, LocalCluster
+
+    from statmech.dispatch import Dispatcher
+
+    sweep = faulty(tmp_path / "c.zarr", n=4, settings="sleep: 5.0")
+    with LocalCluster(n_workers=1, threads_per_worker=8, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        plan = prepare(sweep, workers=8)
+        with ChunkWriter(sweep.store) as writer:
+            dispatcher = Dispatcher(client, make_job(sweep.store, sweep, plan.grid), writer,
+                                    plan.groups)
+            time.sleep(0.5)
+            t0 = time.perf_counter()
+            dispatcher.close()
+            assert time.perf_counter() - t0 < 2.5  # not the 5 s the groups still need
+        assert not Store(sweep.store).done_mask().any()
