@@ -333,7 +333,7 @@ def _require_store(path: Path, need_done: bool = False) -> None:
 
 @app.command()
 def check(config: Annotated[Path, typer.Argument(help="sweep file (YAML)")]) -> None:
-    """Validate a sweep file; show the grid, the compute and memory estimate and the batches."""
+    """Validate a sweep file; show the grid, the compute and memory estimate and the Dask tasks."""
     sw = _load(config)
     from statmech.cluster import default_workers
     from statmech.grid import Grid, block_count, group_count

@@ -106,15 +106,15 @@ def prefect_api(wait: bool = True) -> Iterator[PrefectAPI]:
             try:
                 yield api
             finally:
-                if api._error is None:
-                    api.ready()
+                if api._error is None and not api._waiter.is_alive():  # it was used
                     drain_prefect_workers()
     finally:
         os.environ.pop("PREFECT_API_URL", None)
+        watchdog.stopping.set()  # also a watchdog the start-up thread has yet to start
+        server.stop()  # ends a start-up still in progress (e.g. Ctrl-C while the cluster starts)
         api._waiter.join()
         if watchdog.is_alive():
-            watchdog.stop()
-        server.stop()
+            watchdog.join(timeout=2)
 
 
 def _free_port() -> int:
@@ -207,10 +207,6 @@ class _Watchdog(threading.Thread):
             # NB: started from this thread, PDEATHSIG fires when this (daemon) thread ends,
             # i.e. when the process exits: that is what we want.
             self.server.server_process = self.server._run_uvicorn_command()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=2)
 
 
 def drain_prefect_workers() -> None:
