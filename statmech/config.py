@@ -35,7 +35,7 @@ from statmech.errors import InputError, truncate
 from statmech.limits import Estimate, Limits, check_limits, estimate, n_points_of
 from statmech.models import get_model, model_names
 from statmech.models.base import Model, Parameter, Scalar
-from statmech.seeding import canonical_float
+from statmech.seeding import canonical_float, omitted_defaults
 from statmech.yamlsafe import MAX_BYTES, YamlInputError, safe_load
 
 #: settings that choose where a unit runs, never what it computes (left out of the physics hash)
@@ -164,8 +164,7 @@ class Sweep:
             if (isinstance(extra, dict) and extra.get("physics_omits_default")
                     and settings.get(name) == _json(info.default)):
                 del settings[name]
-        omitted = {p.name: canonical_float(float(p.default)) for p in self.model.parameters
-                   if p.seed_omits_default and p.default is not None}
+        omitted = omitted_defaults(self.model.parameters)
         fixed = {k: self.fixed[k] for k in sorted(self.fixed)
                  if not (k in omitted and canonical_float(float(self.fixed[k])) == omitted[k])}
         return {

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -39,16 +40,25 @@ def canonical_point(point: Mapping[str, int | float]) -> dict[str, float]:
     return {name: canonical_float(float(point[name])) for name in sorted(point)}
 
 
+def omitted_defaults(parameters: Iterable[Any]) -> dict[str, float]:
+    """``{name: canonical default}`` of the parameters marked ``seed_omits_default``.
+
+    At these values a parameter is left out of the seed key (and of the physics hash,
+    :meth:`statmech.config.Sweep.physics`).
+    """
+    return {p.name: canonical_float(float(p.default)) for p in parameters
+            if p.seed_omits_default and p.default is not None}
+
+
 def _omitted_defaults(model: str) -> dict[str, float]:
-    """``{name: canonical default}`` of the model's parameters marked ``seed_omits_default``."""
+    """:func:`omitted_defaults` of the model called ``model`` (none for an unknown model)."""
     from statmech.models import get_model  # lazy: the models import this module
 
     try:
         params = get_model(model).parameters
     except KeyError:
         return {}
-    return {p.name: canonical_float(float(p.default)) for p in params
-            if p.seed_omits_default and p.default is not None}
+    return omitted_defaults(params)
 
 
 def point_key(model: str, point: Mapping[str, int | float]) -> str:

@@ -44,6 +44,7 @@ from __future__ import annotations
 import numpy as np
 from numba import int8, int32, int64, njit, uint64
 
+from statmech.models.schedules import anneal_temperature
 from statmech.rng import GAMMA, JIT, mix64, uniform
 
 #: largest N for which the overlaps are stored as int16 (|M^mu| <= N)
@@ -296,24 +297,6 @@ def synchronous(xi, s, M, n_steps, target, trace):
         m_other = int64(M[target])
         q_other = sum_sq(M)
     return steps, converged, cycle2, flips, m_other, q_other
-
-
-@njit(**JIT)
-def anneal_temperature(t, tau, T_start, T_end, geometric):
-    """Temperature of sweep ``t`` (0 .. tau - 1) of an anneal from ``T_start`` to ``T_end``.
-
-    Linear: ``T_start + (T_end - T_start) t / (tau - 1)``; geometric:
-    ``T_start (T_end / T_start)^(t / (tau - 1))``. The last sweep is at ``T_end`` exactly
-    (``tau = 1``: the single sweep is at ``T_end``). The definition of ``sk``'s annealing
-    (:func:`statmech.models.sk.mc.anneal_temperature`), repeated here so that Hopfield workers
-    do not load the SK kernels; ``tests/test_hopfield_anneal.py`` checks that both agree.
-    """
-    if t >= tau - 1:
-        return T_end
-    frac = t / (tau - 1.0)
-    if geometric:
-        return T_start * (T_end / T_start) ** frac
-    return T_start + (T_end - T_start) * frac
 
 
 @njit(**JIT)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 from numba import int8, int32, int64, njit, uint64
 
+from statmech.models.schedules import anneal_temperature
 from statmech.models.sk.kernels import EPS
 from statmech.rng import GAMMA, JIT, draw64, mix64, uniform
 
@@ -338,22 +339,6 @@ def quench_kernel(J2, bq, key, n_quench):
         hashes[q] = _hash_spins(s)
         strict[q] = ok
     return E, hashes, strict
-
-
-@njit(**JIT)
-def anneal_temperature(t, tau, T_start, T_end, geometric):
-    """Temperature of sweep ``t`` (0 .. tau - 1) of an anneal from ``T_start`` to ``T_end``.
-
-    Linear: ``T_start + (T_end - T_start) t / (tau - 1)``; geometric:
-    ``T_start (T_end / T_start)^(t / (tau - 1))``. The last sweep is at ``T_end`` exactly
-    (``tau = 1``: the single sweep is at ``T_end``).
-    """
-    if t >= tau - 1:
-        return T_end
-    frac = t / (tau - 1.0)
-    if geometric:
-        return T_start * (T_end / T_start) ** frac
-    return T_start + (T_end - T_start) * frac
 
 
 @njit(**JIT)
