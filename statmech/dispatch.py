@@ -83,7 +83,9 @@ class Dispatcher:
                 self._owner[fut] = (b, [(tuple(r[:-1]), r[-1]) for r in rows])
                 self._left[b] += 1
                 self._complete[b].clear()
-        self._ac.update(futs)
+        # on the client's event loop: from this thread, as_completed.update wakes the loop once
+        # per future (measured 0.7 s for 2768 groups on 2 busy cores, before any group started)
+        self.client.loop.add_callback(self._ac.update, futs)
 
     # ------------------------------------------------------------------ the collector thread
     def _run(self) -> None:
