@@ -421,14 +421,17 @@ def local_start_method() -> str:
     Dask's default, ``spawn``, starts a fresh interpreter per worker that imports numpy, pandas,
     dask and distributed again: 3.4-3.8 s for 8 workers on 2 idle cores (and 0.85 s to stop
     them). ``forkserver`` imports them once in a server process and forks the workers from it:
-    2.0 s (0.1 s to stop). A method set in Dask's configuration other than the default is kept.
+    2.0 s (0.1 s to stop). A method chosen in Dask's configuration (other than the default) or
+    in ``DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD`` is kept.
     """
     import multiprocessing
 
     import dask
 
     method = str(dask.config.get(_MP_METHOD, "spawn"))
-    if method == "spawn" and "forkserver" in multiprocessing.get_all_start_methods():
+    chosen = "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD" in os.environ
+    if (method == "spawn" and not chosen
+            and "forkserver" in multiprocessing.get_all_start_methods()):
         return "forkserver"
     return method
 

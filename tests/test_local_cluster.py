@@ -1,0 +1,41 @@
+"""The embedded local cluster: workers forked from a fork server still see this process's
+environment as it is when each cluster starts (as spawned workers would)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import dask
+import pytest
+
+from statmech.cluster import dask_cluster, local_start_method
+from statmech.config import ClusterConfig
+
+pytestmark = pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods(),
+                                reason="no fork server on this platform")
+
+
+def test_start_method_is_forkserver_unless_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD", raising=False)
+    assert local_start_method() == "forkserver"
+    with dask.config.set({"distributed.worker.multiprocessing-method": "fork"}):
+        assert local_start_method() == "fork"
+    monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD", "spawn")
+    assert local_start_method() == "spawn"
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def test_forked_workers_see_the_environment_of_each_new_cluster(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD", raising=False)
+    cfg = ClusterConfig(workers=1)
+    seen = []
+    for value in ("first", "second"):  # the fork server started with the first cluster
+        monkeypatch.setenv("STATMECH_TEST_MARK", value)
+        with dask_cluster(cfg, 1) as client:
+            seen += list(client.run(_env, "STATMECH_TEST_MARK").values())
+    assert seen == ["first", "second"]
