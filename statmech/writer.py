@@ -8,13 +8,15 @@ sets the new units and writes it back (all variables concurrently through zarr's
 API), then does the same for ``done``. A crash between the two only causes a recompute; a crash
 before a flush loses the buffered results, and a flush happens
 
-* as soon as every unit of a chunk planned in this run has arrived, and
+* as soon as every unit of a chunk planned in this run has arrived (written by the flush
+  thread: the thread that added the result goes on taking results meanwhile), and
 * at the latest ``flush_seconds`` (10 s by default) after a result arrived (a timer thread),
 * and when the run ends.
 
 So a killed sweep process loses at most the results of the last ``flush_seconds`` (plus the
-flush in progress). Writes are serialised by a lock, so any number of threads of the sweep
-process may :meth:`ChunkWriter.add` results.
+flush in progress). Flushes are serialised by a lock and the buffers by another, so any
+number of threads of the sweep process may :meth:`ChunkWriter.add` results, also while a flush
+writes.
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ class ChunkWriter:
         self._errors: dict[str, dict[str, Any] | None] = {}  # key -> record, None clears
         self._has_errors = bool(read_errors(self.path))
         self._expected: dict[tuple[int, ...], int] = {}
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the buffers
+        self._write_lock = threading.Lock()  # one flush at a time
+        self._ready: set[tuple[int, ...]] = set()  # chunks whose planned units all arrived
+        self._wake = threading.Event()
         self._oldest: float | None = None
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
@@ -118,7 +123,17 @@ class ChunkWriter:
                 self._expected[chunk] -= 1
                 if self._expected[chunk] <= 0:
                     del self._expected[chunk]
-                    self.flush([chunk])
+                    self._ready.add(chunk)
+            complete = bool(self._ready) and self._timer is None
+        if complete:  # no flush thread: write here
+            self.flush(self._take_ready())
+        elif self._ready:
+            self._wake.set()  # the flush thread writes it; the caller goes on
+
+    def _take_ready(self) -> list[tuple[int, ...]]:
+        with self._lock:
+            ready, self._ready = list(self._ready), set()
+        return ready
 
     # ------------------------------------------------------------------ flushing
     def pending(self) -> int:
@@ -127,26 +142,32 @@ class ChunkWriter:
             return sum(len(b) for b in self._buf.values())
 
     def flush(self, chunks: Iterable[tuple[int, ...]] | None = None) -> int:
-        """Write the buffered units (of ``chunks``, default all); returns how many."""
-        with self._lock:
-            if chunks is None:
-                buf, self._buf = self._buf, {}
-            else:
-                buf = {c: self._buf.pop(c) for c in list(chunks) if c in self._buf}
-            if not self._buf:
-                self._oldest = None
+        """Write the buffered units (of ``chunks``, default all); returns how many.
+
+        Results go on being added while the chunks are written (only the buffers are locked);
+        flushes themselves are serialised, so each chunk's read-set-write is one at a time.
+        """
+        with self._write_lock:
+            with self._lock:
+                if chunks is None:
+                    buf, self._buf = self._buf, {}
+                else:
+                    buf = {c: self._buf.pop(c) for c in list(chunks) if c in self._buf}
+                if not self._buf:
+                    self._oldest = None
+                errors, self._errors = self._errors, {}
             if buf:
                 self._write(buf)
-            if self._errors:
+            if errors:
                 records = read_errors(self.path)
-                for key, rec in self._errors.items():
+                for key, rec in errors.items():
                     if rec is None:
                         records.pop(key, None)
                     else:
                         records[key] = rec
                 write_errors(self.path, records)
-                self._has_errors = bool(records)
-                self._errors = {}
+                with self._lock:
+                    self._has_errors = bool(records)
             n = sum(len(b) for b in buf.values())
             self.flushed_units += sum(1 for b in buf.values() for e in b.values()
                                       if e[0] is not None)
@@ -198,7 +219,12 @@ class ChunkWriter:
         """Start the timer thread that flushes results older than ``flush_seconds``."""
         def loop() -> None:
             tick = min(1.0, self.flush_seconds / 4)
-            while not self._stop.wait(tick):
+            while not self._stop.is_set():
+                self._wake.wait(tick)
+                self._wake.clear()
+                ready = self._take_ready()
+                if ready:
+                    self.flush(ready)
                 oldest = self._oldest
                 if oldest is not None and time.monotonic() - oldest >= self.flush_seconds:
                     self.flush()
@@ -210,6 +236,7 @@ class ChunkWriter:
     def close(self) -> None:
         """Stop the timer and flush what is left."""
         self._stop.set()
+        self._wake.set()
         if self._timer is not None:
             self._timer.join()
         self.flush()

@@ -179,7 +179,11 @@ def test_writer_flushes_on_timer_and_on_complete_chunks(tmp_path: Path) -> None:
         w.add(((1,), 0), {"y": 2.0, "y_err": 0.1}, 0.0)
         assert st.done_mask().sum() == 1
         w.add(((2,), 0), {"y": 3.0, "y_err": 0.1}, 0.0)
+        deadline = time.time() + 10  # written by the flush thread, not after the 3600 s timer
+        while st.done_mask().sum() < 3 and time.time() < deadline:
+            time.sleep(0.01)
         assert st.done_mask().sum() == 3  # the chunk's planned units all arrived
+        assert w.pending() == 0
     assert Store(sw.store).errors() == []
 
 
