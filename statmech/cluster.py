@@ -403,7 +403,7 @@ def dask_cluster(cfg: ClusterConfig, workers: int | None = None,
             n_workers=n,
             threads_per_worker=cfg.threads_per_worker,
             processes=True,
-            dashboard_address=":8787",
+            dashboard_address="127.0.0.1:8787",  # no unauthenticated page on the network
             resources={"GPU": 1} if gpus else None,  # a local GPU is shared by the local workers
             # a forked worker has the environment of the fork server, not this process's now
             env=dict(os.environ),

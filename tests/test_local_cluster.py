@@ -39,3 +39,13 @@ def test_forked_workers_see_the_environment_of_each_new_cluster(
         with dask_cluster(cfg, 1) as client:
             seen += list(client.run(_env, "STATMECH_TEST_MARK").values())
     assert seen == ["first", "second"]
+
+
+def test_the_local_dashboard_listens_on_loopback_only() -> None:
+    import psutil
+
+    with dask_cluster(ClusterConfig(workers=1), 1) as client:
+        port = int(client.dashboard_link.split(":")[2].split("/")[0])
+        listening = [c.laddr.ip for c in psutil.Process().net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
+    assert listening and set(listening) <= {"127.0.0.1", "::1"}, listening
