@@ -124,10 +124,10 @@ class ChunkWriter:
                 if self._expected[chunk] <= 0:
                     del self._expected[chunk]
                     self._ready.add(chunk)
-            complete = bool(self._ready) and self._timer is None
-        if complete:  # no flush thread: write here
+            ready = bool(self._ready)
+        if ready and self._timer is None:  # no flush thread: write here
             self.flush(self._take_ready())
-        elif self._ready:
+        elif ready:
             self._wake.set()  # the flush thread writes it; the caller goes on
 
     def _take_ready(self) -> list[tuple[int, ...]]:
@@ -156,6 +156,8 @@ class ChunkWriter:
                 if not self._buf:
                     self._oldest = None
                 errors, self._errors = self._errors, {}
+                if errors:  # records on their way to disk: a unit done meanwhile clears its own
+                    self._has_errors = True
             if buf:
                 self._write(buf)
             if errors:
