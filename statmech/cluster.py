@@ -398,7 +398,7 @@ def dask_cluster(cfg: ClusterConfig, workers: int | None = None,
         return
     n = workers or cfg.workers or default_workers()
     gpus = local_gpus()
-    with _sigint_ignored(), dask.config.set({_MP_METHOD: local_start_method()}):
+    with _sigint_ignored(), dask.config.set(local_worker_settings()):
         cluster = LocalCluster(
             n_workers=n,
             threads_per_worker=cfg.threads_per_worker,
@@ -413,6 +413,28 @@ def dask_cluster(cfg: ClusterConfig, workers: int | None = None,
 
 
 _MP_METHOD = "distributed.worker.multiprocessing-method"
+_PROFILE_INTERVAL = "distributed.worker.profile.interval"
+#: the local workers' profiler samples every thread's stack this often (Dask's default: 10ms)
+LOCAL_PROFILE_INTERVAL = "100ms"
+
+
+def local_worker_settings() -> dict[str, str]:
+    """Dask settings of the worker processes of an embedded local cluster.
+
+    * how they start: :func:`local_start_method`;
+    * how often their statistical profiler (the dashboard's *Profile* page) samples the stacks
+      of all their threads: every 100 ms instead of Dask's 10 ms. At 10 ms the sampling cost
+      0.36 of 2 cores for 8 workers x 16 threads of sleeping tasks and 1.2 of 2 cores for
+      8 x 128, against nothing measurable and 0.13 at 100 ms (worker CPU time over a run of
+      1 s sleeps). An interval set in Dask's configuration (other than the default) or in
+      ``DASK_DISTRIBUTED__WORKER__PROFILE__INTERVAL`` is kept.
+    """
+    import dask
+
+    interval = str(dask.config.get(_PROFILE_INTERVAL, "10ms"))
+    if interval == "10ms" and "DASK_DISTRIBUTED__WORKER__PROFILE__INTERVAL" not in os.environ:
+        interval = LOCAL_PROFILE_INTERVAL
+    return {_MP_METHOD: local_start_method(), _PROFILE_INTERVAL: interval}
 
 
 def local_start_method() -> str:
