@@ -77,9 +77,9 @@ def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int 
 
     client = get_client()
     sweep = parse_config(config_text).with_overrides(store=store)
+    t0 = time.perf_counter()  # the wall time includes creating the store and the planning
     plan = prepare(sweep, extend=extend, workers=workers, state=state)
     started = now()
-    t0 = time.perf_counter()
     plan.store.update_attrs(start_time=started, end_time=None)
     model, settings = sweep.model, sweep.settings
     est_wall = plan.cost / max(workers, 1)
@@ -162,6 +162,11 @@ def run_sweep(
             dask_cluster(sweep.cluster, workers, address) as client:
         _check_resources(client, sweep.model.resources(sweep.settings))
         client.run(warm_up, sweep.model, sweep.settings)
+        # the store template's libraries (1.0-1.4 s to import on 2 cores), while the Prefect
+        # server may still be starting, rather than inside the sweep's planning
+        import dask.array  # noqa: F401
+        import xarray  # noqa: F401
+
         api.ready()
         if on_cluster is not None:
             on_cluster(client)
