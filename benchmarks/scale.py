@@ -1,12 +1,15 @@
 """Scale-out: statmech beside plain Dask on a simulated big cluster, and big stores.
 
-Every case runs the peer in the same run, on the same cluster:
+Every case runs the peer in the same run, on the same cluster: the local cluster statmech
+starts itself (:func:`statmech.cluster.dask_cluster`: fork-server workers, their profiler
+sampling every 100 ms), so the rows measure what ``statmech sweep`` gets:
 
 * **sleeping units** (:mod:`benchmarks.sleep_model`, 1 s each, registered through
   ``STATMECH_MODELS``) on 8 worker processes x 8 / 32 / 128 threads = 64 / 256 / 1024 slots,
   20 units per slot (ideal 20 s): the sweep's wall time (inside the flow: store, planning, Dask,
   Prefect, writes) and the cluster's busy fraction = units x 1 s / (slots x wall), beside
-  ``client.map`` of the same sleeps;
+  ``client.map`` of the same sleeps (one task per unit) and beside *perfect packing*: one task
+  per slot sleeping exactly its share, the best any Dask dispatch can do on this machine;
 * **tiny real units**: 10^4 ising1d units (N = 16, 650 sweeps) on 2 single-threaded workers
   beside ``client.map`` over chunks of 250 units + one ``to_zarr``: per-unit overhead, files on
   disk, ``xr.open_zarr(...).load()`` time, and the stored energies compared bitwise;
@@ -64,32 +67,45 @@ def _sleep(i: int, sleep: float) -> int:
     return i
 
 
+def _sleep_many(i: int, count: int, sleep: float) -> int:
+    for _ in range(count):
+        time.sleep(sleep)
+    return i
+
+
 def _files(path: Path) -> int:
     return sum(1 for p in Path(path).rglob("*") if p.is_file())
 
 
 def sleeping(slots_threads: list[int], per_slot: int, tmp: Path) -> list[dict[str, Any]]:
     """Busy fraction of 1 s units on 8 processes x ``threads`` beside client.map."""
-    from distributed import Client, LocalCluster, wait
+    from distributed import wait
 
     from flows.sweep import run_sweep
-    from statmech.config import parse_config
+    from statmech.cluster import dask_cluster
+    from statmech.config import ClusterConfig, parse_config
 
     rows = []
     for threads in slots_threads:
         slots = 8 * threads
         n = per_slot * slots
-        with LocalCluster(n_workers=8, threads_per_worker=threads, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+        with dask_cluster(ClusterConfig(workers=8, threads_per_worker=threads)) as client:
             t0 = time.perf_counter()
             futs = client.map(_sleep, range(n), sleep=1.0, pure=False)
             wait(futs)
             peer = time.perf_counter() - t0
             del futs
+            # the ceiling of any Dask dispatch on this machine: one task per slot holding
+            # exactly its share (possible only when every unit's cost is known in advance)
+            t0 = time.perf_counter()
+            futs = client.map(_sleep_many, range(slots), count=per_slot, sleep=1.0, pure=False)
+            wait(futs)
+            packed = time.perf_counter() - t0
+            del futs
             sweep = parse_config(sleep_config(n // per_slot, per_slot,
                                               str(tmp / f"sleep{slots}.zarr")))
             t1 = time.perf_counter()
-            summary = run_sweep(sweep, address=cluster.scheduler_address)
+            summary = run_sweep(sweep, address=client.scheduler_info()["address"])
             total = time.perf_counter() - t1
         wall = summary["wall_seconds"]
         ok = summary["missing"] == 0 and summary["computed"] == n
@@ -98,6 +114,8 @@ def sleeping(slots_threads: list[int], per_slot: int, tmp: Path) -> list[dict[st
             "case": f"{slots} slots (8 x {threads}), {n} units, ideal {n / slots:.0f} s: "
                     f"sweep {wall:.1f} s ({total:.1f} s with connect + warm-up), "
                     f"client.map {peer:.1f} s ({n / (slots * peer):.0%} busy); "
+                    f"perfect packing ({slots} tasks of {per_slot} units) {packed:.1f} s "
+                    f"({n / (slots * packed):.0%} busy); "
                     f"{summary['batches']} Dask tasks, {summary['blocks']} Prefect task runs",
             "value": n / (slots * wall), "unit": "busy fraction",
             "ratio": wall / peer,
@@ -137,17 +155,16 @@ def _ising_chunk(units: list[tuple[int, int]], text: str) -> dict[str, np.ndarra
 def tiny(n_t: int, tmp: Path) -> list[dict[str, Any]]:
     """Tiny ising1d units: statmech vs client.map in chunks of 250 + one to_zarr."""
     import xarray as xr
-    from distributed import Client, LocalCluster
 
     from flows.sweep import run_sweep
-    from statmech.config import parse_config
+    from statmech.cluster import dask_cluster
+    from statmech.config import ClusterConfig, parse_config
 
     ours_path, peer_path = tmp / "tiny.zarr", tmp / "tiny-peer.zarr"
     text = ISING1D.format(n_t=n_t, store=ours_path)
     sweep = parse_config(text)
     n = n_t * 100
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with dask_cluster(ClusterConfig(workers=2)) as client:
         client.run(sweep.model.warmup, sweep.settings)
         t0 = time.perf_counter()
         units = [(t, r) for t in range(n_t) for r in range(100)]
@@ -159,7 +176,7 @@ def tiny(n_t: int, tmp: Path) -> list[dict[str, Any]]:
                         coords={"N": [16], "T": sweep.axes["T"], "replica": np.arange(100)})
         ds.to_zarr(peer_path, mode="w", zarr_format=3, consolidated=False)
         peer = time.perf_counter() - t0
-        summary = run_sweep(sweep, address=cluster.scheduler_address)
+        summary = run_sweep(sweep, address=client.scheduler_info()["address"])
     wall = summary["wall_seconds"]
     t1 = time.perf_counter()
     ours_ds = xr.open_zarr(ours_path).load()
