@@ -5,8 +5,8 @@ A run's missing units are cut into *groups* (one Dask task each, sized by
 threads) and the groups into a bounded number of *blocks* (one Prefect task run each, see
 :mod:`flows.sweep`). :class:`Dispatcher` scatters the validated :class:`~statmech.runner.Job` to
 every worker once and submits every group at once, longest first (Dask starts them as threads
-free up). One *collector* thread takes the results as they finish, in batches (fetched
-concurrently by the client, not one round trip each), and hands them to the store's single
+free up). One *collector* thread takes the groups as they finish, in batches (the results of
+a batch fetched in one request, not one round trip each), and hands them to the store's single
 writer (:class:`statmech.writer.ChunkWriter`); :meth:`Dispatcher.collect` only waits for one
 block to be complete and reports it, so the rate at which results reach the store does not
 depend on how many Prefect task runs are active. A retried block resubmits only its units that
