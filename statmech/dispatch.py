@@ -93,9 +93,10 @@ class Dispatcher:
         # loop once per future: 0.7 s for 2768 groups on 2 busy cores), and only once the
         # scheduler has had time to start the first wave: tracking a future costs the loop,
         # which the scheduler shares in a local cluster, about as much as dispatching it.
-        # Measured with 2768 groups on 8 x 128 threads: started at once, the first group began
-        # 0.84-1.10 s after submission and the 1024th 1.20-1.67 s; tracked 1 s later, 0.53 s
-        # and 0.78-1.00 s. A group done before it is tracked is collected when it is.
+        # Measured with 2768 groups on 8 x 128 threads: tracked at once, the first group began
+        # 0.84-1.17 s after submission and the 1024th 1.20-2.08 s; tracked 1 s later, 0.53 s
+        # and 0.78-1.00 s (docs/scale.md, run 5). A group done before it is tracked is
+        # collected when it is.
         delay = min(TRACK_DELAY_MAX, TRACK_DELAY_PER_GROUP * len(futs))
         self.client.loop.add_callback(self.client.loop.call_later, delay, self._track, futs)
 
