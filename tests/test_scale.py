@@ -336,3 +336,41 @@ def test_an_interrupted_run_stops_its_collector_at_once(tmp_path: Path) -> None:
             dispatcher.close()
             assert time.perf_counter() - t0 < 2.5  # not the 5 s the groups still need
         assert not Store(sweep.store).done_mask().any()
+
+
+def test_a_group_whose_task_dies_fails_only_its_units(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Dask task that fails itself (not one of its units: e.g. KilledWorker) comes back in a
+    batch with finished groups: its units are recorded as failed, the others are stored."""
+    from distributed import Client, LocalCluster
+
+    from statmech import dispatch
+    from statmech.runner import BatchFailed
+
+    real = dispatch.compute_group
+
+    def dies_with_x0(units, job):  # type: ignore[no-untyped-def]
+        if any(int(u[0]) == 0 for u in units):
+            raise RuntimeError("the task died")
+        return real(units, job)
+
+    monkeypatch.setattr(dispatch, "compute_group", dies_with_x0)
+    sweep = faulty(tmp_path / "d.zarr", n=6, replicas=4, settings="sleep: 0.0")
+    with LocalCluster(n_workers=1, threads_per_worker=4, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        plan = prepare(sweep, workers=4)
+        groups = np.split(np.concatenate(plan.groups), 6)  # one point (4 replicas) each
+        assert all((g[:, 0] == g[0, 0]).all() for g in groups)
+        with ChunkWriter(sweep.store) as writer, \
+                dispatch.Dispatcher(client, make_job(sweep.store, sweep, plan.grid), writer,
+                                    groups, blocks=1) as dispatcher:
+            with pytest.raises(BatchFailed, match="RuntimeError: the task died"):
+                dispatcher.collect(0)
+    dead = np.zeros((6, 4), dtype=bool)
+    for g in groups:
+        if (g[:, 0] == 0).any():
+            dead[g[:, 0], g[:, 1]] = True
+    store = Store(sweep.store)
+    assert dead[0].all() and not dead.all()
+    assert (store.failed_mask() == dead).all()
+    assert (store.done_mask() == ~dead).all()
