@@ -429,12 +429,21 @@ def local_worker_settings() -> dict[str, str]:
       1 s sleeps). An interval set in Dask's configuration (other than the default) or in
       ``DASK_DISTRIBUTED__WORKER__PROFILE__INTERVAL`` is kept.
     """
+    interval = _chosen(_PROFILE_INTERVAL, "10ms") or LOCAL_PROFILE_INTERVAL
+    return {_MP_METHOD: local_start_method(), _PROFILE_INTERVAL: interval}
+
+
+def _chosen(key: str, dask_default: str) -> str | None:
+    """The value of Dask setting ``key`` if the user chose one, else ``None``.
+
+    Chosen: a value other than Dask's default in its configuration, or its environment variable
+    set at all.
+    """
     import dask
 
-    interval = str(dask.config.get(_PROFILE_INTERVAL, "10ms"))
-    if interval == "10ms" and "DASK_DISTRIBUTED__WORKER__PROFILE__INTERVAL" not in os.environ:
-        interval = LOCAL_PROFILE_INTERVAL
-    return {_MP_METHOD: local_start_method(), _PROFILE_INTERVAL: interval}
+    value = str(dask.config.get(key, dask_default))
+    env = "DASK_" + key.upper().replace(".", "__").replace("-", "_")
+    return value if value != dask_default or env in os.environ else None
 
 
 def local_start_method() -> str:
@@ -448,14 +457,10 @@ def local_start_method() -> str:
     """
     import multiprocessing
 
-    import dask
-
-    method = str(dask.config.get(_MP_METHOD, "spawn"))
-    chosen = "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD" in os.environ
-    if (method == "spawn" and not chosen
-            and "forkserver" in multiprocessing.get_all_start_methods()):
+    chosen = _chosen(_MP_METHOD, "spawn")
+    if chosen is None and "forkserver" in multiprocessing.get_all_start_methods():
         return "forkserver"
-    return method
+    return chosen or "spawn"
 
 
 def _short(exc: BaseException) -> str:
