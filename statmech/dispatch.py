@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from statmech.grid import Unit, split_blocks
-from statmech.runner import BatchFailed, Job, compute_group
+from statmech.runner import BatchFailed, Job, compute_group_packed, unpack
 from statmech.writer import ChunkWriter
 
 #: seconds per submitted group before the collector tracks the groups (the scheduler dispatches
@@ -82,7 +82,7 @@ class Dispatcher:
 
     def _submit(self, groups: list[tuple[int, np.ndarray]]) -> None:
         payload = [g.tolist() for _, g in groups]
-        futs = self.client.map(compute_group, payload, job=self._job_future, pure=False,
+        futs = self.client.map(compute_group_packed, payload, job=self._job_future, pure=False,
                                resources=self.resources)
         with self._lock:
             for fut, (b, _), rows in zip(futs, groups, payload, strict=True):
@@ -136,10 +136,10 @@ class Dispatcher:
         out = []
         for fut in batch:
             if fut in got:
-                out.append(got[fut])
+                out.append(unpack(got[fut]))
                 continue
             try:
-                out.append(fut.result())
+                out.append(unpack(fut.result()))
             except (Exception, CancelledError) as exc:  # the task died (e.g. KilledWorker)
                 out.append(exc)
         return out

@@ -16,6 +16,7 @@ This module never imports the orchestration layer (Prefect, :mod:`flows`).
 
 from __future__ import annotations
 
+import pickle
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -143,6 +144,23 @@ def compute_group(units: Sequence[Sequence[int]], job: Job) -> list[Outcome]:
             finish(unit, values, elapsed)
     _publish(job.store, sum(1 for o in out if o[3] is None))
     return out
+
+
+def compute_group_packed(units: Sequence[Sequence[int]], job: Job) -> bytes:
+    """:func:`compute_group`'s outcomes pickled into one ``bytes`` (read with :func:`unpack`).
+
+    Dask sends each numpy array of a result as a frame of its own, i.e. one per variable per
+    unit. A group's outcomes as one blob travel as one frame. Measured on 8 x 128 threads, 1024
+    tasks of 20 units ending together: collecting their results as they finish took 2.5-3.1 s
+    longer than waiting for them; pickled, 0.1-0.4 s longer (docs/scale.md, run 6).
+    """
+    return pickle.dumps(compute_group(units, job), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def unpack(blob: bytes) -> list[Outcome]:
+    """The outcomes of :func:`compute_group_packed` (results of this sweep's own workers)."""
+    outcomes: list[Outcome] = pickle.loads(blob)  # Dask would unpickle them too
+    return outcomes
 
 
 def make_job(store: str, sweep: Any, grid: Grid) -> Job:

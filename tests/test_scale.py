@@ -347,14 +347,14 @@ def test_a_group_whose_task_dies_fails_only_its_units(tmp_path: Path,
     from statmech import dispatch
     from statmech.runner import BatchFailed
 
-    real = dispatch.compute_group
+    real = dispatch.compute_group_packed
 
     def dies_with_x0(units, job):  # type: ignore[no-untyped-def]
         if any(int(u[0]) == 0 for u in units):
             raise RuntimeError("the task died")
         return real(units, job)
 
-    monkeypatch.setattr(dispatch, "compute_group", dies_with_x0)
+    monkeypatch.setattr(dispatch, "compute_group_packed", dies_with_x0)
     sweep = faulty(tmp_path / "d.zarr", n=6, replicas=4, settings="sleep: 0.0")
     with LocalCluster(n_workers=1, threads_per_worker=4, processes=False,
                       dashboard_address=None) as cluster, Client(cluster) as client:
