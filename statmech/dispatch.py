@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from statmech.grid import Unit, split_blocks
-from statmech.runner import BatchFailed, Job, compute_group_packed, unpack
+from statmech.runner import BatchFailed, Job, Outcome, compute_group_packed, unpack
 from statmech.writer import ChunkWriter
 
 #: seconds per submitted group before the collector tracks the groups (the scheduler dispatches
@@ -133,7 +133,7 @@ class Dispatcher:
                 got = dict(zip(finished, self.client.gather(finished), strict=True))
             except (Exception, CancelledError):
                 got = {}
-        out = []
+        out: list[list[Outcome] | BaseException] = []
         for fut in batch:
             if fut in got:
                 out.append(unpack(got[fut]))
