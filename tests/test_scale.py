@@ -144,6 +144,25 @@ def test_store_is_small_and_values_are_model_run_with_unit_seed(tmp_path: Path) 
     assert bool(ds["done"].all())
 
 
+def test_a_group_travels_as_one_blob_with_its_outcomes_unchanged(tmp_path: Path) -> None:
+    """Dask sends each numpy array of a result as a frame of its own: a group's result is one
+    ``bytes`` (one frame), and unpacking it gives exactly :func:`compute_group`'s outcomes."""
+    from statmech.runner import compute_group_packed, unpack
+
+    sw = faulty(tmp_path / "p.zarr", n=4, settings="bad_on: [2.0], bad_kind: shape")
+    plan = prepare(sw)
+    job = make_job(sw.store, sw, plan.grid)
+    rows = [[*u[0], u[1]] for u in plan.missing]
+    blob = compute_group_packed(rows, job)
+    assert isinstance(blob, bytes)
+    got, ref = unpack(blob), compute_group(rows, job)
+    assert [(o[0], o[3] is None) for o in got] == [(o[0], o[3] is None) for o in ref]
+    for (_, values, _, _), (_, ref_values, _, _) in zip(got, ref, strict=True):
+        if ref_values is not None:
+            assert values is not None
+            assert all(np.array_equal(values[k], v) for k, v in ref_values.items())
+
+
 @pytest.mark.parametrize("kind", ["missing", "shape", "dtype", "extra"])
 def test_values_that_do_not_match_the_declaration_are_unit_failures(
         tmp_path: Path, kind: str) -> None:
