@@ -64,19 +64,52 @@ class PrefectAPI(str):
 
 
 @contextlib.contextmanager
+def _api_url_everywhere(url: str) -> Iterator[None]:
+    """Make ``url`` this process's Prefect API in every thread, and its children's.
+
+    ``temporary_settings`` alone reaches only this thread's context (and contexts copied from
+    it). A thread started with a fresh context -- the one that sends Prefect's events when it
+    was started by, say, a heartbeat -- reads the process-global settings, which Prefect builds
+    from the environment once, at import: with no URL there it starts an API server of its own
+    and sends the run's events to it (the task runs never reached the real server in a process
+    that had imported Prefect before ``PREFECT_API_URL`` was set).
+    """
+    from prefect.context import refresh_global_settings_context
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    old = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = url
+    refresh_global_settings_context()
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield
+    finally:
+        if old is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = old
+        refresh_global_settings_context()
+
+
+@contextlib.contextmanager
 def prefect_api(wait: bool = True) -> Iterator[PrefectAPI]:
     """Yield the Prefect API URL, starting a temporary local server if none is configured.
 
     With ``wait=False`` the URL is yielded (and exported) as soon as the server process is
     launched, and its start-up (~10 s on 2 busy cores) overlaps with whatever the caller does
     next, e.g. starting the Dask cluster; call :meth:`PrefectAPI.ready` before using the API.
+
+    Prefect's event and log workers of this process are stopped first: one started by an
+    earlier run keeps the API it started with. The URL is made the API of every thread of this
+    process (:func:`_api_url_everywhere`) and exported to the worker processes started from
+    here on.
     """
+    drain_prefect_workers()
     url = configured_api_url()
     if url:
-        yield PrefectAPI(url)
+        with _api_url_everywhere(url):
+            yield PrefectAPI(url)
         return
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     server = TemporaryServer(_free_port())
     api = PrefectAPI(server.api_url)
@@ -95,20 +128,16 @@ def prefect_api(wait: bool = True) -> Iterator[PrefectAPI]:
     api._waiter = threading.Thread(target=wait_healthy, name="prefect-server-start",
                                    daemon=True)
     api._waiter.start()
-    # Prefect reads its settings when imported: update this process's settings explicitly,
-    # and the environment for the worker processes started from here on.
-    os.environ["PREFECT_API_URL"] = server.api_url
     try:
         if wait:
             api.ready()
-        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        with _api_url_everywhere(server.api_url):
             try:
                 yield api
             finally:
                 if api._error is None and not api._waiter.is_alive():  # it was used
                     drain_prefect_workers()
     finally:
-        os.environ.pop("PREFECT_API_URL", None)
         watchdog.stopping.set()  # also a watchdog the start-up thread has yet to start
         server.stop()  # ends a start-up still in progress (e.g. Ctrl-C while the cluster starts)
         api._waiter.join()
