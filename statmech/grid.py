@@ -110,11 +110,20 @@ def group_seconds(total_cost: float, slots: int, target_seconds: float,
     About four tasks per slot for load balance (longest first), never more than
     ``target_seconds``, but never so short that the scheduler has to start more than
     ``tasks_per_second`` tasks per second with every slot busy (``slots / tasks_per_second``
-    seconds per task), and at least 20 ms so tiny units travel in groups.
+    seconds per task), and at least 20 ms so tiny units travel in groups. Then lowered to the
+    largest size for which every slot's share is exactly the two ramps of :func:`group_bounds`
+    and a whole number of groups in between, at least one: a run then has more than twice as
+    many groups as slots, which Dask's scheduler queues and hands out as threads free up (its
+    "root-ish" rule). With exactly two groups per slot (the ramps alone) it assigned every
+    group to a worker at once and 2 of 3 runs of 1 s units on 1024 slots took 33 s instead of
+    23 s (docs/scale.md, run 7).
     """
     slots = max(int(slots), 1)
-    t = min(target_seconds, total_cost / (4 * slots))
-    return max(t, slots / tasks_per_second, 0.02)
+    t = max(min(target_seconds, total_cost / (4 * slots)), slots / tasks_per_second, 0.02)
+    share = total_cost / slots
+    if slots == 1 or share < 1.25 * t:
+        return t
+    return share / (1.25 + max(1, math.ceil(share / t - 1.25 - 1e-9)))
 
 
 def group_bounds(total_cost: float, slots: int, t: float) -> np.ndarray:
@@ -126,20 +135,32 @@ def group_bounds(total_cost: float, slots: int, t: float) -> np.ndarray:
     after the other while threads wait (measured: a quarter of 1024 slots idle for ~4 s at every
     wave). Staggered first groups spread the completions (and so the next starts) over the
     whole run, and the shrinking last wave lets the threads finish within about ``t/4`` of each
-    other (the thread freed first takes the largest group left). Sweeps too short for the two
-    ramps (1.25 waves) keep equal groups.
+    other (the thread freed first takes the largest group left). That pairing holds only when
+    the groups in between fill whole waves (each slot takes the same number of them): ``t`` is
+    rounded to the nearest size for which they do, with at least one wave of them
+    (:func:`group_seconds` already returns such a size).
+    Measured with 1 s units on 1024 slots (docs/scale.md, run 7): with 720 groups in between
+    (0.7 of a wave) the threads finished over 4 s, and a greedy simulation of that plan gave a
+    2.0 s mean tail against 1.2 s with whole waves.
+
+    A sweep too short for the two ramps (1.25 groups of ``t`` per slot) is cut into one equal
+    group per slot; on one slot, into groups of ``t``.
     """
     slots = max(int(slots), 1)
-    ramp = t * (0.25 + 0.75 * np.arange(1, slots + 1) / slots)
-    if slots == 1 or total_cost < 2 * float(ramp.sum()):  # too short for the two ramps
+    share = total_cost / slots
+    if slots == 1:
         n = max(1, math.ceil(total_cost / t))
         return np.linspace(0.0, total_cost, n + 1)[1:]
+    if share < 1.25 * t:
+        return np.linspace(0.0, total_cost, slots + 1)[1:]
+    middle = max(1, round(share / t - 1.25))  # groups of t in between, per slot
+    t = share / (1.25 + middle)
+    ramp = t * (0.25 + 0.75 * (np.arange(slots) + 0.5) / slots)  # sums to 0.625 t per slot
     first = np.cumsum(ramp)
-    middle_end = total_cost - float(ramp.sum())
-    n_mid = max(0, math.ceil((middle_end - first[-1]) / t))
-    middle = np.linspace(first[-1], middle_end, n_mid + 1)[1:] if n_mid else np.empty(0)
-    last = middle_end + np.cumsum(ramp[::-1])
-    return np.concatenate([first, middle, last])
+    between = first[-1] + t * np.arange(1, middle * slots + 1)
+    last = first[-1] + middle * slots * t + np.cumsum(ramp[::-1])
+    last[-1] = total_cost
+    return np.concatenate([first, between, last])
 
 
 def block_count(est_wall: float, groups: int) -> int:

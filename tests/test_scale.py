@@ -71,35 +71,68 @@ def test_policies() -> None:
     assert chunk_shape((100, 1000, 10)) == (1, 819, 10)
     assert chunk_shape((10**6, 1)) == (8192, 1)
     assert chunk_shape((10, 10, 4), unit_bytes=2**20) == (1, 1, 4)
-    # about four tasks per slot, capped by target_seconds, floored by the scheduler's rate
-    assert group_seconds(1280.0, 64, 10.0) == pytest.approx(5.0)
-    assert group_seconds(5120.0, 256, 10.0) == pytest.approx(5.0)
-    assert group_seconds(20480.0, 1024, 10.0) == pytest.approx(1024 / 100)  # the rate floor
-    assert group_seconds(10.0, 1024, 10.0) == pytest.approx(1024 / 100)
-    assert group_seconds(1e6, 2, 10.0) == 10.0
+    # about four tasks per slot, capped by target_seconds, floored by the scheduler's rate,
+    # then the largest size at or below that for which each slot's share is the two ramps
+    # (1.25 groups) and a whole number of groups: 20 s per slot -> 20 / (1.25 + 3)
+    assert group_seconds(1280.0, 64, 10.0) == pytest.approx(20 / 4.25)
+    assert group_seconds(5120.0, 256, 10.0) == pytest.approx(20 / 4.25)
+    assert group_seconds(20480.0, 1024, 10.0) == pytest.approx(20 / 2.25)  # the rate floor binds
+    assert group_seconds(10.0, 1024, 10.0) == pytest.approx(1024 / 100)  # too short: one wave
+    assert group_seconds(1e6, 2, 10.0) == pytest.approx(5e5 / 50000.25)  # the target binds
+    assert group_seconds(1e6, 2, 10.0) <= 10.0
     # the number of blocks (Prefect task runs) does not grow with the groups
     assert len(split_blocks([[((i,), 0)] for i in range(10**5)])) == MAX_BLOCKS
     assert [len(b) for b in split_blocks([[((i,), 0)] for i in range(5)])] == [1] * 5
 
 
 def test_staggered_waves() -> None:
-    """First wave t/4 .. t, middle t, last wave t .. t/4: completions spread, a short tail."""
-    P, t = 64, 5.0
+    """First wave t/4 .. t, whole waves of t, last wave t .. t/4: spread completions, short tail."""
+    P = 64
+    t = group_seconds(1280.0, P, 10.0)
     b = group_bounds(1280.0, P, t)
     sizes = np.diff(np.concatenate([[0.0], b]))
-    assert b[-1] == pytest.approx(1280.0) and (sizes > 0).all()
-    ramp = t * (0.25 + 0.75 * np.arange(1, P + 1) / P)
+    assert b[-1] == 1280.0 and (sizes > 0).all()
+    ramp = t * (0.25 + 0.75 * (np.arange(P) + 0.5) / P)
     assert sizes[:P] == pytest.approx(ramp)
     assert sizes[-P:] == pytest.approx(ramp[::-1])
-    assert sizes[P:-P] == pytest.approx(np.full(len(sizes) - 2 * P, t), rel=0.05)
-    # equal groups when the sweep is too short for the two ramps (1.25 waves)
-    assert np.diff(group_bounds(60.0, 64, 1.0)) == pytest.approx(np.full(59, 1.0))
+    assert sizes[P:-P] == pytest.approx(np.full(3 * P, t))  # three whole waves in between
+    # the thread freed first (smallest first group) takes the largest last group: each slot
+    # gets exactly its share
+    assert (sizes[:P] + sizes[-P:] + 3 * t) == pytest.approx(np.full(P, 20.0))
+    # a size that does not fill whole waves is rounded to the nearest that does
+    assert len(group_bounds(1280.0, P, 5.0)) == 5 * P
+    # one equal group per slot when the sweep is too short for the two ramps (1.25 waves)
+    assert np.diff(group_bounds(60.0, 64, 1.0)) == pytest.approx(np.full(63, 60 / 64))
+    assert len(group_bounds(10.0, 1, 1.0)) == 10  # one slot: groups of t
     for total in (80.0, 80.8, 81.0, 100.0, 1000.0):  # boundaries always increase
         b = group_bounds(total, 64, 1.0)
         assert (np.diff(b) > 0).all() and b[-1] == pytest.approx(total)
     # the count check shows: 1280 unit-second units on 64 slots
-    assert 256 < group_count(1280.0, 1280, 64, 10.0) <= 256 + 64
+    assert group_count(1280.0, 1280, 64, 10.0) == 5 * 64
     assert group_count(1280.0, 1280, 64, 10.0, size=7) == 183
+
+
+def test_whole_waves_end_together_under_greedy_dispatch() -> None:
+    """Threads that take the next group as they free up all end within ~one unit of each other.
+
+    A greedy (longest first) dispatch of the planned groups of 1 s units, threads starting up to
+    0.5 s apart: the mean idle time at the end stays near the unit's cost. With the previous
+    rule (groups of exactly the rate floor, 0.7 of a wave in between) 1024 slots idled 2.0 s.
+    """
+    import heapq
+
+    rng = np.random.default_rng(0)
+    for slots in (64, 1024):
+        total = 20.0 * slots
+        t = group_seconds(total, slots, 10.0)
+        bounds = group_bounds(total, slots, t)
+        units = np.searchsorted(bounds, np.arange(total) + 1e-9 * t, side="right")
+        free = list(rng.uniform(0, 0.5, slots))
+        heapq.heapify(free)
+        for size in np.bincount(units):
+            heapq.heappush(free, heapq.heappop(free) + size)
+        ends = np.array(free)
+        assert (ends.max() - ends).mean() < 1.5, slots
 
 
 def test_heterogeneous_costs_go_longest_first(tmp_path: Path) -> None:
