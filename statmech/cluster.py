@@ -74,9 +74,12 @@ def _api_url_everywhere(url: str) -> Iterator[None]:
     and sends the run's events to it (the task runs never reached the real server in a process
     that had imported Prefect before ``PREFECT_API_URL`` was set).
     """
-    from prefect.context import refresh_global_settings_context
+    import prefect.context
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
+    # Prefect 3.8 has it; where it does not, the URL reaches this thread's context only
+    refresh_global_settings_context = getattr(
+        prefect.context, "refresh_global_settings_context", lambda: None)
     old = os.environ.get("PREFECT_API_URL")
     os.environ["PREFECT_API_URL"] = url
     refresh_global_settings_context()
