@@ -72,26 +72,27 @@ def _api_url_everywhere(url: str) -> Iterator[None]:
     was started by, say, a heartbeat -- reads the process-global settings, which Prefect builds
     from the environment once, at import: with no URL there it starts an API server of its own
     and sends the run's events to it (the task runs never reached the real server in a process
-    that had imported Prefect before ``PREFECT_API_URL`` was set).
+    that had imported Prefect before ``PREFECT_API_URL`` was set). So the global settings are
+    those of ``url`` too while this lasts, and exactly what they were afterwards.
     """
     import prefect.context
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    # Prefect 3.8 has it; where it does not, the URL reaches this thread's context only
-    refresh_global_settings_context = getattr(
-        prefect.context, "refresh_global_settings_context", lambda: None)
-    old = os.environ.get("PREFECT_API_URL")
+    old_env = os.environ.get("PREFECT_API_URL")
+    old_global = getattr(prefect.context, "GLOBAL_SETTINGS_CONTEXT", None)
     os.environ["PREFECT_API_URL"] = url
-    refresh_global_settings_context()
     try:
         with temporary_settings(updates={PREFECT_API_URL: url}):
+            if old_global is not None:
+                prefect.context.GLOBAL_SETTINGS_CONTEXT = prefect.context.SettingsContext.get()
             yield
     finally:
-        if old is None:
+        if old_global is not None:
+            prefect.context.GLOBAL_SETTINGS_CONTEXT = old_global
+        if old_env is None:
             os.environ.pop("PREFECT_API_URL", None)
         else:
-            os.environ["PREFECT_API_URL"] = old
-        refresh_global_settings_context()
+            os.environ["PREFECT_API_URL"] = old_env
 
 
 @contextlib.contextmanager
