@@ -34,3 +34,26 @@ def test_temporary_server_is_out_of_reach_of_a_terminal_ctrl_c(prefect_server: s
             mine.append(int(cmdline.parent.name))
     assert len(mine) == 1
     assert os.getsid(mine[0]) == mine[0] != os.getsid(0)
+
+
+def test_the_api_url_reaches_fresh_threads_and_the_global_settings_are_put_back() -> None:
+    """Prefect's event worker may start in a thread with a fresh context: it must see the URL.
+
+    Without it, events (task runs included) went to an API server Prefect started by itself.
+    """
+    import threading
+
+    import prefect.context
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from statmech.cluster import prefect_api
+
+    url = "http://127.0.0.1:9/api"  # a configured URL: never contacted here
+    before = prefect.context.GLOBAL_SETTINGS_CONTEXT
+    seen: list[str | None] = []
+    with temporary_settings(updates={PREFECT_API_URL: url}), prefect_api() as api:
+        thread = threading.Thread(target=lambda: seen.append(get_current_settings().api.url))
+        thread.start()
+        thread.join()
+    assert api == url and seen == [url]
+    assert prefect.context.GLOBAL_SETTINGS_CONTEXT is before
