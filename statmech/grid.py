@@ -163,6 +163,34 @@ def group_bounds(total_cost: float, slots: int, t: float) -> np.ndarray:
     return np.concatenate([first, between, last])
 
 
+def last_wave(head: Sequence[float], rest: float, slots: int) -> np.ndarray:
+    """Costs of the last wave's groups, in submission order, so every thread ends together.
+
+    ``head`` holds the costs of the groups before the last wave, in submission order, and
+    ``rest`` the cost left for the last wave. The greedy dispatch is replayed (each group goes
+    to the thread freed first, every thread starting at 0) to get the time each thread frees
+    up; the thread freed ``j``-th takes the ``j``-th group of the last wave, which is sized to
+    end at the common level that uses up ``rest`` (a thread already past that level takes
+    nothing, so there may be fewer groups than slots). The nominal last wave of
+    :func:`group_bounds` does the same for groups of exactly their nominal cost; the replay
+    also absorbs what whole units do to the groups before (1 s units make groups of 8.89 s
+    nominal hold 8 or 9 units: threads then ended up to 1 s apart).
+    """
+    import heapq
+
+    slots = max(int(slots), 1)
+    free = [(0.0, i) for i in range(slots)]
+    for cost in head:
+        time, thread = heapq.heappop(free)
+        heapq.heappush(free, (time + float(cost), thread))
+    f = np.sort([time for time, _ in free])
+    # water level: the most threads k whose level (rest + their free times) / k is above
+    # the k-th free time
+    level = (rest + np.cumsum(f)) / np.arange(1, slots + 1)
+    k = int(np.flatnonzero(level >= f)[-1]) + 1
+    return level[k - 1] - f[:k]
+
+
 def block_count(est_wall: float, groups: int) -> int:
     """Prefect task runs of a run: one per ~5 s of estimated wall time, 1 to MAX_BLOCKS."""
     return max(1, min(MAX_BLOCKS, groups, math.ceil(est_wall / 5.0)))

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from statmech.config import Sweep
-from statmech.grid import Grid, Unit, group_bounds, group_seconds
+from statmech.grid import Grid, Unit, group_bounds, group_seconds, last_wave
 from statmech.provenance import provenance
 from statmech.store import Store, StoreMismatchError
 
@@ -85,7 +85,9 @@ def plan_groups(idx: np.ndarray, grid: Grid, model: Any, settings: Any, slots: i
     The model's cost is asked once per point. Units are sorted by decreasing cost and cut into
     consecutive groups of about :func:`statmech.grid.group_seconds`, staggered in the first
     and last waves (:func:`statmech.grid.group_bounds`; a unit costlier than a group is
-    alone); ``size`` instead fixes the units per group, in C order.
+    alone). The last wave is cut to what each thread has left once the groups before it,
+    made of whole units, are dispatched (:func:`statmech.grid.last_wave`). ``size`` instead
+    fixes the units per group, in C order.
     """
     idx = np.asarray(idx, dtype=np.int64).reshape(-1, len(grid.shape))
     if len(idx) == 0:
@@ -99,9 +101,16 @@ def plan_groups(idx: np.ndarray, grid: Grid, model: Any, settings: Any, slots: i
     t = group_seconds(total, slots, target_seconds)
     order = np.argsort(-cost, kind="stable")
     c = cost[order]
+    start = np.cumsum(c) - c  # where each unit starts on the cumulative-cost axis
     bounds = group_bounds(total, slots, t)
     # a unit belongs to the group in which it starts (so one costlier than t is alone)
-    gid = np.searchsorted(bounds, np.cumsum(c) - c + 1e-9 * t, side="right")
+    gid = np.searchsorted(bounds, start + 1e-6 * t, side="right")
+    n_head = int(np.searchsorted(gid, len(bounds) - slots)) if len(bounds) > slots > 1 else 0
+    if 0 < n_head < len(c):  # the last wave, sized from the groups the units really made
+        head = np.bincount(gid[:n_head], weights=c[:n_head])
+        last = start[n_head] + np.cumsum(last_wave(head[head > 0], float(c[n_head:].sum()), slots))
+        gid[n_head:] = len(bounds) + np.searchsorted(last[:-1], start[n_head:] + 1e-6 * t,
+                                                     side="right")
     cuts = np.flatnonzero(np.diff(gid)) + 1
     return [idx[g] for g in np.split(order, cuts)], total
 

@@ -20,10 +20,12 @@ import zarr
 from statmech.config import parse_config
 from statmech.grid import (
     MAX_BLOCKS,
+    Grid,
     chunk_shape,
     group_bounds,
     group_count,
     group_seconds,
+    last_wave,
     split_blocks,
 )
 from statmech.plan import plan_groups, preflight, prepare, store_grid
@@ -133,6 +135,50 @@ def test_whole_waves_end_together_under_greedy_dispatch() -> None:
             heapq.heappush(free, heapq.heappop(free) + size)
         ends = np.array(free)
         assert (ends.max() - ends).mean() < 1.5, slots
+
+
+def _greedy_ends(group_costs: list[float], slots: int) -> np.ndarray:
+    """When each thread ends if every group goes to the thread freed first (all start at 0)."""
+    import heapq
+
+    free = [(0.0, i) for i in range(slots)]
+    for cost in group_costs:
+        time_, thread = heapq.heappop(free)
+        heapq.heappush(free, (time_ + cost, thread))
+    return np.array([time_ for time_, _ in free])
+
+
+@pytest.mark.parametrize("slots", [64, 1024])
+@pytest.mark.parametrize("costs", ["equal", "two-valued"])
+def test_planned_groups_of_whole_units_end_together(slots: int, costs: str) -> None:
+    """The last wave is cut to what each thread has left after the groups before it.
+
+    1 s units on 1024 slots make nominal groups of 8.89 s hold 8 or 9 units; with the
+    nominal last wave some threads then ended a whole unit after the rest (21 s against a
+    20 s share). Cut from a replay of the dispatch, every thread ends at its share.
+    """
+    n = 20 * slots
+    grid = Grid(axes={"x": np.arange(n, dtype=float)}, fixed={}, replicas=1)
+
+    class Model:
+        def cost(self, point, settings):  # type: ignore[no-untyped-def]
+            return 1.0 if costs == "equal" or point["x"] % 2 else 8.0
+
+    idx = np.stack([np.arange(n), np.zeros(n, dtype=np.int64)], axis=1)
+    groups, total = plan_groups(idx, grid, Model(), None, slots, 10.0)
+    assert sorted(np.concatenate(groups)[:, 0].tolist()) == list(range(n))
+    group_costs = [sum(Model().cost({"x": float(x)}, None) for x in g[:, 0]) for g in groups]
+    ends = _greedy_ends(group_costs, slots)
+    assert ends.max() == pytest.approx(total / slots)
+    assert len(groups) <= group_count(total, n, slots, 10.0)  # no more groups than planned
+
+
+def test_last_wave_levels_the_threads() -> None:
+    # three threads free at 1, 2 and 10 after the groups before; 6 left: the first two rise
+    # to 4.5, the third (already past it) takes nothing
+    assert last_wave([1.0, 2.0, 10.0], 6.0, 3) == pytest.approx([3.5, 2.5])
+    assert last_wave([], 6.0, 3) == pytest.approx([2.0, 2.0, 2.0])  # nothing before: equal
+    assert last_wave([4.0, 1.0, 1.0, 1.0], 3.0, 2) == pytest.approx([2.0, 1.0])  # 3 and 4 -> 5
 
 
 def test_heterogeneous_costs_go_longest_first(tmp_path: Path) -> None:
