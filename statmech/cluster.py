@@ -424,14 +424,15 @@ def dask_cluster(cfg: ClusterConfig, workers: int | None = None,
             yield client
         return
     if cfg.jobqueue is not None and workers is None:
-        with jobqueue_cluster(cfg.jobqueue) as cluster, Client(cluster) as client:
+        with dask.config.set(scheduler_settings()), jobqueue_cluster(cfg.jobqueue) as cluster, \
+                Client(cluster) as client:
             cluster.scale(jobs=cfg.jobqueue.jobs)
             client.wait_for_workers(1)
             yield client
         return
     n = workers or cfg.workers or default_workers()
     gpus = local_gpus()
-    with _sigint_ignored(), dask.config.set(local_worker_settings()):
+    with _sigint_ignored(), dask.config.set({**local_worker_settings(), **scheduler_settings()}):
         cluster = LocalCluster(
             n_workers=n,
             threads_per_worker=cfg.threads_per_worker,
@@ -443,6 +444,30 @@ def dask_cluster(cfg: ClusterConfig, workers: int | None = None,
         )
     with cluster, Client(cluster) as client:
         yield client
+
+
+_SATURATION = "distributed.scheduler.worker-saturation"
+#: tasks the scheduler of a cluster statmech starts sends a worker per thread (Dask's: 1.1)
+WORKER_SATURATION = 1.0
+
+
+def scheduler_settings() -> dict[str, float | str]:
+    """Dask settings of the scheduler of a cluster statmech starts (local or batch jobs).
+
+    ``worker-saturation`` 1.0: a worker holds exactly as many groups as it has threads, so a
+    thread that frees up takes the next group in the plan's order, from the scheduler. With
+    Dask's 1.1 each worker holds a tenth more, taken early: the last wave's smallest groups
+    waited on workers whose threads were all busy while other workers' threads idled, and the
+    plan's threads no longer ended together. Measured with the plan's 3072 groups of sleeps on
+    8 x 128 threads in plain ``client.map``: 86-88 % busy at 1.1, 94-95 % at 1.0
+    (docs/scale.md, run 8). A value set in Dask's configuration (other than the default) or in
+    ``DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION`` is kept; a cluster given by address
+    keeps its own scheduler's setting (docs/scale.md says how to set it there).
+    """
+    import dask
+
+    chosen = _chosen(_SATURATION, "1.1") is not None
+    return {_SATURATION: dask.config.get(_SATURATION) if chosen else WORKER_SATURATION}
 
 
 _MP_METHOD = "distributed.worker.multiprocessing-method"

@@ -11,9 +11,11 @@ import pytest
 
 from statmech.cluster import (
     LOCAL_PROFILE_INTERVAL,
+    WORKER_SATURATION,
     dask_cluster,
     local_start_method,
     local_worker_settings,
+    scheduler_settings,
 )
 from statmech.config import ClusterConfig
 
@@ -71,3 +73,21 @@ def test_local_workers_sample_their_stacks_every_100ms_unless_chosen(
         assert local_worker_settings()[interval] == "20ms"
     monkeypatch.setenv("DASK_DISTRIBUTED__WORKER__PROFILE__INTERVAL", "10ms")
     assert local_worker_settings()[interval] == "10ms"
+
+
+def _saturation(dask_scheduler) -> float:  # type: ignore[no-untyped-def]
+    return float(dask_scheduler.WORKER_SATURATION)
+
+
+def test_the_scheduler_hands_out_one_group_per_thread_unless_chosen(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dask's 1.1 let workers take the last wave's groups early (cluster.scheduler_settings)."""
+    key = "distributed.scheduler.worker-saturation"
+    monkeypatch.delenv("DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION", raising=False)
+    with dask_cluster(ClusterConfig(workers=1), 1) as client:
+        assert client.run_on_scheduler(_saturation) == WORKER_SATURATION == 1.0
+    with dask.config.set({key: 2.0}):
+        assert scheduler_settings()[key] == 2.0
+        with dask_cluster(ClusterConfig(workers=1), 1) as client:
+            assert client.run_on_scheduler(_saturation) == 2.0
+    assert dask.config.get(key) == 1.1  # Dask's own setting is left as it was
