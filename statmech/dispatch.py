@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from asyncio import CancelledError
 from typing import Any
 
@@ -26,10 +27,11 @@ from statmech.grid import Unit, split_blocks
 from statmech.runner import BatchFailed, Job, Outcome, compute_group_packed, unpack
 from statmech.writer import ChunkWriter
 
-#: seconds per submitted group before the collector tracks the groups (the scheduler dispatches
-#: ~0.35 ms per group on 2 busy cores), at most TRACK_DELAY_MAX
-TRACK_DELAY_PER_GROUP = 0.35e-3
-TRACK_DELAY_MAX = 1.0
+#: seconds the scheduler takes to start a submitted group (~0.35 ms on 2 busy cores), at most
+#: DISPATCH_SECONDS_MAX in all: how long the collector waits before it tracks submitted groups,
+#: and the first wave before the rest is submitted
+DISPATCH_SECONDS_PER_GROUP = 0.35e-3
+DISPATCH_SECONDS_MAX = 1.0
 
 
 def worker_slots(client: Any) -> int:
@@ -76,7 +78,18 @@ class Dispatcher:
         if groups:
             writer.expect(np.concatenate(groups))
             block_of = {i: b for b, members in enumerate(self.blocks) for i in members}
-            self._submit([(block_of[i], g) for i, g in enumerate(groups)])
+            tagged = [(block_of[i], g) for i, g in enumerate(groups)]
+            first = worker_slots(client)
+            self._submit(tagged[:first])
+            if len(tagged) > first:
+                # The first wave goes out on its own: the scheduler takes in a graph as a whole
+                # before it starts any of it, and sends it to the workers before the rest
+                # arrives. Measured with 3072 groups on 8 x 128 threads: submitted together,
+                # each thread idled 1.25-1.47 s before its first group; the first wave alone,
+                # the rest 0.3 s later, 0.72-0.93 s (docs/scale.md, run 8). The rest is not
+                # needed before the smallest first group ends (at least 7 x this wait).
+                time.sleep(self._dispatch_seconds(first))
+                self._submit(tagged[first:])
         self._thread = threading.Thread(target=self._run, name="statmech-collect", daemon=True)
         self._thread.start()
 
@@ -97,8 +110,13 @@ class Dispatcher:
         # 0.84-1.17 s after submission and the 1024th 1.20-2.08 s; tracked 1 s later, 0.53 s
         # and 0.78-1.00 s (docs/scale.md, run 5). A group done before it is tracked is
         # collected when it is.
-        delay = min(TRACK_DELAY_MAX, TRACK_DELAY_PER_GROUP * len(futs))
+        delay = self._dispatch_seconds(len(futs))
         self.client.loop.add_callback(self.client.loop.call_later, delay, self._track, futs)
+
+    @staticmethod
+    def _dispatch_seconds(groups: int) -> float:
+        """About how long the scheduler takes to start ``groups`` groups (at most 1 s)."""
+        return min(DISPATCH_SECONDS_MAX, DISPATCH_SECONDS_PER_GROUP * groups)
 
     def _track(self, futs: list[Any]) -> None:
         """On the client's event loop: have the collector take ``futs`` as they finish."""
