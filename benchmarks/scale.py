@@ -101,6 +101,15 @@ def sleeping(slots_threads: list[int], per_slot: int, tmp: Path) -> list[dict[st
         slots = 8 * threads
         n = per_slot * slots
         with dask_cluster(ClusterConfig(workers=8, threads_per_worker=threads)) as client:
+            # The sweep first, on the fresh cluster a `statmech sweep` starts: after a
+            # client.map of 20480 tasks on the same cluster the next sweep ran 1.5-3 s slower
+            # (cause not found), while client.map after a sweep ran as fast as first
+            # (docs/scale.md, run 8).
+            sweep = parse_config(sleep_config(n // per_slot, per_slot,
+                                              str(tmp / f"sleep{slots}.zarr")))
+            t1 = time.perf_counter()
+            summary = run_sweep(sweep, address=client.scheduler_info()["address"])
+            total = time.perf_counter() - t1
             # plain Dask as Dask comes: its scheduler's own worker-saturation (1.1), with which
             # client.map of 1 s tasks does better than with statmech's 1.0 (68 % busy at 1024
             # slots, docs/scale.md run 8)
@@ -118,11 +127,6 @@ def sleeping(slots_threads: list[int], per_slot: int, tmp: Path) -> list[dict[st
             wait(futs)
             packed = time.perf_counter() - t0
             del futs
-            sweep = parse_config(sleep_config(n // per_slot, per_slot,
-                                              str(tmp / f"sleep{slots}.zarr")))
-            t1 = time.perf_counter()
-            summary = run_sweep(sweep, address=client.scheduler_info()["address"])
-            total = time.perf_counter() - t1
         wall = summary["wall_seconds"]
         ok = summary["missing"] == 0 and summary["computed"] == n
         rows.append({

@@ -144,7 +144,9 @@ def group_bounds(total_cost: float, slots: int, t: float) -> np.ndarray:
     2.0 s mean tail against 1.2 s with whole waves.
 
     A sweep too short for the two ramps (1.25 groups of ``t`` per slot) is cut into one equal
-    group per slot; on one slot, into groups of ``t``.
+    group per slot; on one slot, into groups of ``t``. This is the nominal plan: groups are
+    made of whole units, and :func:`statmech.plan.plan_groups` cuts the last wave again from
+    the groups the units really made (:func:`last_wave`).
     """
     slots = max(int(slots), 1)
     share = total_cost / slots
