@@ -87,7 +87,8 @@ class Dispatcher:
                 # arrives. Measured with 3072 groups on 8 x 128 threads: submitted together,
                 # each thread idled 1.25-1.47 s before its first group; the first wave alone,
                 # the rest 0.3 s later, 0.72-0.93 s (docs/scale.md, run 8). The rest is not
-                # needed before the smallest first group ends (at least 7 x this wait).
+                # needed before the smallest first group ends: by the plan's floor on the
+                # group size (grid.group_seconds), at least 4 x this wait.
                 time.sleep(self._dispatch_seconds(first))
                 self._submit(tagged[first:])
         self._thread = threading.Thread(target=self._run, name="statmech-collect", daemon=True)

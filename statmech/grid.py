@@ -181,11 +181,11 @@ def last_wave(head: Sequence[float], rest: float, slots: int) -> np.ndarray:
     import heapq
 
     slots = max(int(slots), 1)
-    free = [(0.0, i) for i in range(slots)]
+    free = [(0.0, i) for i in range(slots)]  # (when the thread frees up, thread)
     for cost in head:
-        time, thread = heapq.heappop(free)
-        heapq.heappush(free, (time + float(cost), thread))
-    f = np.sort([time for time, _ in free])
+        when, thread = heapq.heappop(free)
+        heapq.heappush(free, (when + float(cost), thread))
+    f = np.sort([when for when, _ in free])
     # water level: the most threads k whose level (rest + their free times) / k is above
     # the k-th free time
     level = (rest + np.cumsum(f)) / np.arange(1, slots + 1)
