@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Mapping, Sequence, Sized
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,7 +165,7 @@ def group_bounds(total_cost: float, slots: int, t: float) -> np.ndarray:
     return np.concatenate([first, between, last])
 
 
-def last_wave(head: Sequence[float], rest: float, slots: int) -> np.ndarray:
+def last_wave(head: Iterable[float], rest: float, slots: int) -> np.ndarray:
     """Costs of the last wave's groups, in submission order, so every thread ends together.
 
     ``head`` holds the costs of the groups before the last wave, in submission order, and
