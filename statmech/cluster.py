@@ -149,7 +149,34 @@ def prefect_api(wait: bool = True) -> Iterator[PrefectAPI]:
             watchdog.join(timeout=2)
 
 
+#: the kernel's range of ports handed out for port 0 (Linux), read from here
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
 def _free_port() -> int:
+    """A free port on 127.0.0.1 for the temporary server, below the range the OS hands out.
+
+    The server binds it seconds later (after its imports), while the Dask cluster starts and
+    binds ports of its own with port 0. A port from that range could be handed to a worker in
+    between: seen once in a fresh-clone quickstart, where the server then exited with "address
+    already in use" and its health check reached a Dask worker. No port-0 bind gets a port
+    below the range. Falls back to a port-0 port if none below is free.
+    """
+    import random
+
+    try:
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 49152  # the IANA range (macOS, Windows)
+    pick = random.Random()
+    for _ in range(100):
+        port = pick.randrange(max(1024, low - 10000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -57,3 +57,17 @@ def test_the_api_url_reaches_fresh_threads_and_the_global_settings_are_put_back(
         thread.join()
     assert api == url and seen == [url]
     assert prefect.context.GLOBAL_SETTINGS_CONTEXT is before
+
+
+def test_the_server_port_is_free_and_below_the_ports_handed_out_for_port_0() -> None:
+    """Dask's workers bind port 0 while the server starts: they cannot take its port."""
+    import socket
+
+    from statmech.cluster import _EPHEMERAL_RANGE, _free_port
+
+    low = int(_EPHEMERAL_RANGE.read_text().split()[0]) if _EPHEMERAL_RANGE.exists() else 49152
+    ports = {_free_port() for _ in range(20)}
+    assert all(1024 <= p < low for p in ports), (low, ports)
+    for port in ports:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
