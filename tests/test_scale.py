@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,17 @@ def test_staggered_waves() -> None:
     assert group_count(1280.0, 1280, 64, 10.0, size=7) == 183
 
 
+def _greedy_ends(group_costs: Sequence[float], starts: Sequence[float]) -> np.ndarray:
+    """When each thread ends if every group goes to the thread freed first."""
+    import heapq
+
+    free = list(starts)
+    heapq.heapify(free)
+    for cost in group_costs:
+        heapq.heappush(free, heapq.heappop(free) + cost)
+    return np.array(free)
+
+
 def test_whole_waves_end_together_under_greedy_dispatch() -> None:
     """Threads that take the next group as they free up all end within ~one unit of each other.
 
@@ -121,31 +133,14 @@ def test_whole_waves_end_together_under_greedy_dispatch() -> None:
     0.5 s apart: the mean idle time at the end stays near the unit's cost. With the previous
     rule (groups of exactly the rate floor, 0.7 of a wave in between) 1024 slots idled 2.0 s.
     """
-    import heapq
-
     rng = np.random.default_rng(0)
     for slots in (64, 1024):
         total = 20.0 * slots
         t = group_seconds(total, slots, 10.0)
         bounds = group_bounds(total, slots, t)
         units = np.searchsorted(bounds, np.arange(total) + 1e-9 * t, side="right")
-        free = list(rng.uniform(0, 0.5, slots))
-        heapq.heapify(free)
-        for size in np.bincount(units):
-            heapq.heappush(free, heapq.heappop(free) + size)
-        ends = np.array(free)
+        ends = _greedy_ends(np.bincount(units).tolist(), rng.uniform(0, 0.5, slots).tolist())
         assert (ends.max() - ends).mean() < 1.5, slots
-
-
-def _greedy_ends(group_costs: list[float], slots: int) -> np.ndarray:
-    """When each thread ends if every group goes to the thread freed first (all start at 0)."""
-    import heapq
-
-    free = [(0.0, i) for i in range(slots)]
-    for cost in group_costs:
-        time_, thread = heapq.heappop(free)
-        heapq.heappush(free, (time_ + cost, thread))
-    return np.array([time_ for time_, _ in free])
 
 
 @pytest.mark.parametrize("slots", [64, 1024])
@@ -168,7 +163,7 @@ def test_planned_groups_of_whole_units_end_together(slots: int, costs: str) -> N
     groups, total = plan_groups(idx, grid, Model(), None, slots, 10.0)
     assert sorted(np.concatenate(groups)[:, 0].tolist()) == list(range(n))
     group_costs = [sum(Model().cost({"x": float(x)}, None) for x in g[:, 0]) for g in groups]
-    ends = _greedy_ends(group_costs, slots)
+    ends = _greedy_ends(group_costs, [0.0] * slots)
     assert ends.max() == pytest.approx(total / slots)
     assert len(groups) <= group_count(total, n, slots, 10.0)  # no more groups than planned
 
