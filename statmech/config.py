@@ -403,8 +403,12 @@ def parse_config(text: str, source: str | None = None) -> Sweep:
             errors.extend(_check_points(model, settings, axes, fixed))
         if settings is not None and not errors and top is not None:
             # cost and memory estimates only of valid points (an invalid one can cost anything)
-            est = estimate(model, settings, axes, fixed, top.replicas)
-            errors.extend(check_limits(limits, n_points_of(axes), top.replicas, est))
+            try:
+                est = estimate(model, settings, axes, fixed, top.replicas)
+            except InputError as exc:  # the model's cost is not a number of seconds
+                errors.append(("model", str(exc)))
+            else:
+                errors.extend(check_limits(limits, n_points_of(axes), top.replicas, est))
 
     if errors or top is None or model is None or settings is None:
         raise ConfigError(errors or [("<root>", "invalid sweep file")], source)

@@ -16,7 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from statmech.models.base import Model, Scalar
+from statmech.errors import InputError
+from statmech.models.base import Model, Point, Scalar
+
+#: seconds a unit costs at least, whatever the model's estimate: the engine's own work per unit
+#: (0.1-0.3 ms measured, docs/scale.md). A cost of 0 (or 1e-9) would otherwise put every unit
+#: at one place on the cumulative-cost axis the groups are cut from: one group for the whole
+#: sweep, computed by one thread
+MIN_UNIT_SECONDS = 1e-4
 
 #: points evaluated for the estimate; larger grids are sampled (plus the axes' extreme corners)
 SAMPLE_POINTS = 2000
@@ -61,6 +68,23 @@ def _sample(axes: Mapping[str, np.ndarray], n_points: int) -> list[tuple[int, ..
     return sorted(corners | {tuple(int(i) for i in np.unravel_index(f, shape)) for f in flat})
 
 
+def unit_seconds(model: Model, point: Point, settings: BaseModel) -> float:
+    """The model's cost of one unit at ``point``, at least :data:`MIN_UNIT_SECONDS`.
+
+    Raises :class:`InputError` naming the model and the point if the cost is not a finite
+    number of seconds >= 0 (a bug in the model, caught before anything is computed).
+    """
+    value = model.cost(point, settings)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise InputError(f"{model.name}.cost({dict(point)}) returned {value!r}; a cost must "
+                         "be a finite number of seconds >= 0 (fix the model's cost method)")
+    return max(seconds, MIN_UNIT_SECONDS)
+
+
 def estimate(model: Model, settings: BaseModel, axes: Mapping[str, np.ndarray],
              fixed: Mapping[str, Scalar], replicas: int) -> Estimate:
     """Compute and memory of a sweep from the model's ``cost`` and ``memory`` per point."""
@@ -71,7 +95,7 @@ def estimate(model: Model, settings: BaseModel, axes: Mapping[str, np.ndarray],
     mems: list[float] = []
     for idx in sample:
         point = {**fixed, **{n: axes[n][i].item() for n, i in zip(names, idx, strict=True)}}
-        costs.append(float(model.cost(point, settings)))
+        costs.append(unit_seconds(model, point, settings))
         mem = model.memory(point, settings)
         if mem is not None:
             mems.append(float(mem))

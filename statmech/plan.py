@@ -12,6 +12,7 @@ import numpy as np
 
 from statmech.config import Sweep
 from statmech.grid import Grid, Unit, group_bounds, group_seconds, last_wave
+from statmech.limits import unit_seconds
 from statmech.provenance import provenance
 from statmech.store import Store, StoreMismatchError
 
@@ -93,7 +94,7 @@ def plan_groups(idx: np.ndarray, grid: Grid, model: Any, settings: Any, slots: i
     if len(idx) == 0:
         return [], 0.0
     points, inverse = np.unique(idx[:, :-1], axis=0, return_inverse=True)
-    point_cost = np.array([float(model.cost(grid.point(p), settings)) for p in points.tolist()])
+    point_cost = np.array([unit_seconds(model, grid.point(p), settings) for p in points.tolist()])
     cost = point_cost[inverse.ravel()]
     total = float(cost.sum())
     if size is not None:
@@ -103,13 +104,15 @@ def plan_groups(idx: np.ndarray, grid: Grid, model: Any, settings: Any, slots: i
     c = cost[order]
     start = np.cumsum(c) - c  # where each unit starts on the cumulative-cost axis
     bounds = group_bounds(total, slots, t)
-    # a unit belongs to the group in which it starts (so one costlier than t is alone)
-    gid = np.searchsorted(bounds, start + 1e-6 * t, side="right")
+    # a unit belongs to the group in which it starts (so one costlier than t is alone); eps
+    # absorbs the rounding of the cumulative sums, and is below half the cheapest unit
+    eps = min(1e-6 * t, 0.5 * float(c[-1]))
+    gid = np.searchsorted(bounds, start + eps, side="right")
     n_head = int(np.searchsorted(gid, len(bounds) - slots)) if len(bounds) > slots > 1 else 0
     if 0 < n_head < len(c):  # the last wave, sized from the groups the units really made
         head = np.bincount(gid[:n_head], weights=c[:n_head])
         last = start[n_head] + np.cumsum(last_wave(head[head > 0], float(c[n_head:].sum()), slots))
-        gid[n_head:] = len(bounds) + np.searchsorted(last[:-1], start[n_head:] + 1e-6 * t,
+        gid[n_head:] = len(bounds) + np.searchsorted(last[:-1], start[n_head:] + eps,
                                                      side="right")
     cuts = np.flatnonzero(np.diff(gid)) + 1
     return [idx[g] for g in np.split(order, cuts)], total

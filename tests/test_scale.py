@@ -18,7 +18,7 @@ import pytest
 import xarray as xr
 import zarr
 
-from statmech.config import parse_config
+from statmech.config import ConfigError, parse_config
 from statmech.grid import (
     MAX_BLOCKS,
     Grid,
@@ -174,6 +174,36 @@ def test_last_wave_levels_the_threads() -> None:
     assert last_wave([1.0, 2.0, 10.0], 6.0, 3) == pytest.approx([3.5, 2.5])
     assert last_wave([], 6.0, 3) == pytest.approx([2.0, 2.0, 2.0])  # nothing before: equal
     assert last_wave([4.0, 1.0, 1.0, 1.0], 3.0, 2) == pytest.approx([2.0, 1.0])  # 3 and 4 -> 5
+
+
+@pytest.mark.parametrize("cost", [0.0, 1e-9, 1e-3])
+def test_units_estimated_free_still_spread_over_every_slot(cost: float) -> None:
+    """A model whose cost says 0 (or next to nothing) gets one group per slot, not one in all.
+
+    Every unit used to start at 0 on the cumulative-cost axis: a cost of 0 made a single group
+    of all 2560 units (one thread computes the sweep), 1e-9 made 66 groups of up to 1280.
+    """
+    slots, n = 128, 2560
+    grid = Grid(axes={"x": np.arange(n, dtype=float)}, fixed={}, replicas=1)
+
+    class Model:
+        name = "free"
+
+        def cost(self, point, settings):  # type: ignore[no-untyped-def]
+            return cost
+
+    idx = np.stack([np.arange(n), np.zeros(n, dtype=np.int64)], axis=1)
+    groups, _ = plan_groups(idx, grid, Model(), None, slots, 10.0)
+    assert [len(g) for g in groups] == [n // slots] * slots
+    assert sorted(np.concatenate(groups)[:, 0].tolist()) == list(range(n))
+
+
+def test_a_cost_that_is_not_seconds_is_refused_before_compute(tmp_path: Path) -> None:
+    """faulty's cost is its ``sleep`` + 1 ms: a negative one is the model's error, named."""
+    with pytest.raises(ConfigError) as err:
+        faulty(tmp_path / "c.zarr", settings="sleep: -1.0")
+    assert "model: faulty.cost({'x': 0.0}) returned -0.999" in str(err.value)
+    assert not (tmp_path / "c.zarr").exists()
 
 
 def test_heterogeneous_costs_go_longest_first(tmp_path: Path) -> None:
