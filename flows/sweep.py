@@ -115,6 +115,8 @@ def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int 
         "blocks": len(dispatcher.blocks),
         "failed_blocks": failed_blocks,
         "flushes": writer.flushes,
+        "worker_threads": workers,
+        "compute_seconds": writer.compute_seconds,
         "start_time": started,
         "end_time": ended,
         "wall_seconds": time.perf_counter() - t0,

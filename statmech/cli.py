@@ -235,6 +235,11 @@ def _short(exc: BaseException) -> str:
 
 
 def _print_summary(summary: dict[str, Any], wall: float) -> None:
+    """The table a sweep ends with; ``wall`` is the command's time from before the cluster.
+
+    *cluster busy*: the units' own compute seconds over worker threads x the sweep's wall time
+    (store, planning, compute and flush, without the start-up of the cluster and Prefect).
+    """
     table = Table(title="sweep finished", show_header=False)
     # units done in this run, whichever attempt wrote them (a batch retried after a lost
     # worker reports only the units its last attempt computed)
@@ -242,7 +247,16 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         summary["total"] - summary["skipped"] - summary["missing"], 0)}
     for key in ("store", "total", "skipped", "computed", "failed", "missing", "batches"):
         table.add_row(key, str(summary[key]))
-    table.add_row("wall time", f"{wall:.1f} s")
+    sweep = float(summary.get("wall_seconds", wall))
+    if wall > sweep + 0.05:
+        table.add_row("wall time", f"{wall:.1f} s: start-up {wall - sweep:.1f} s (Dask cluster, "
+                                   f"Prefect), sweep {sweep:.1f} s")
+    else:
+        table.add_row("wall time", f"{sweep:.1f} s")
+    threads, compute = summary.get("worker_threads"), summary.get("compute_seconds")
+    if threads and compute and sweep > 0:
+        table.add_row("cluster busy", f"{compute / (threads * sweep):.0%} of {threads} worker "
+                                      f"threads ({compute:.4g} s of unit compute)")
     console.print(table)
 
 

@@ -73,6 +73,7 @@ class ChunkWriter:
         self._timer: threading.Thread | None = None
         self.flushed_units = 0
         self.flushes = 0
+        self.compute_seconds = 0.0  # of the units added (their ``elapsed``)
 
     # ------------------------------------------------------------------ bookkeeping
     def _chunk(self, unit: Unit) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -104,6 +105,7 @@ class ChunkWriter:
         with self._lock:
             if self._has_errors or self._errors:
                 self._errors[unit_key(unit)] = None
+            self.compute_seconds += float(elapsed)
         self._put(unit, (values, float(elapsed), False))
 
     def add_failure(self, unit: Unit, point: Mapping[str, Any], message: str,

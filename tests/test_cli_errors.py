@@ -243,6 +243,20 @@ def test_summary_counts_units_of_a_lost_attempt_as_computed() -> None:
     rows = {ln.split("│")[1].strip(): ln.split("│")[2].strip()
             for ln in cap.get().splitlines() if ln.count("│") == 3}
     assert rows["skipped"] == "4" and rows["computed"] == "16"
+    assert rows["wall time"] == "1.0 s" and "cluster busy" not in rows
+
+
+def test_summary_splits_the_wall_time_and_shows_how_busy_the_cluster_was() -> None:
+    from statmech.cli import _print_summary, console
+
+    with console.capture() as cap:
+        _print_summary({"store": "s", "total": 2560, "skipped": 0, "computed": 2560,
+                        "failed": 0, "missing": 0, "batches": 639, "wall_seconds": 20.5,
+                        "worker_threads": 128, "compute_seconds": 2560.3}, 24.5)
+    rows = {ln.split("│")[1].strip(): ln.split("│")[2].strip()
+            for ln in cap.get().splitlines() if ln.count("│") == 3}
+    assert rows["wall time"] == "24.5 s: start-up 4.0 s (Dask cluster, Prefect), sweep 20.5 s"
+    assert rows["cluster busy"] == "98% of 128 worker threads (2560 s of unit compute)"
 
 
 def test_reordered_axis_values_resume_the_same_store(tmp_path: Path) -> None:

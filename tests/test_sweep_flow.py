@@ -54,6 +54,11 @@ def test_bitwise_identical_for_workers_and_batch_sizes(reference: Path, tmp_path
     other = tmp_path / "two.zarr"
     summary = run_sweep(sweep(other, size=5), workers=2)
     assert summary["batches"] == 3
+    # what the command's "cluster busy" row is made of: every unit's stored compute time
+    assert summary["worker_threads"] == 2
+    elapsed = xr.open_zarr(other)["elapsed"].values
+    assert summary["compute_seconds"] == pytest.approx(float(elapsed.sum()), rel=1e-9)
+    assert 0 < summary["compute_seconds"] < 2 * summary["wall_seconds"]
     xr.testing.assert_identical(values(reference), values(other))
     assert bool(values(other)["done"].all())
 
