@@ -65,14 +65,15 @@ class TlsCluster:
                                            stderr=subprocess.STDOUT, start_new_session=True))
 
     def stop(self) -> None:
+        """Newest first, each before the next (see ``Topology.stop`` in test_cluster.py)."""
         for p in reversed(self.procs):
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGTERM)
-        for p in self.procs:
             try:
                 p.wait(15)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
 
 
 @pytest.fixture(scope="module")
