@@ -10,6 +10,9 @@ import warnings
 import numpy as np
 
 assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+from cuda_scripts import fast_thread_safe_simulator  # noqa: E402
+
+fast_thread_safe_simulator()
 # the simulator evaluates the 64-bit hash with NumPy scalars, which warn on (intended) wraparound
 warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
 

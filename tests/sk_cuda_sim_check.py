@@ -16,6 +16,9 @@ import sys
 import numpy as np
 
 assert os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+from cuda_scripts import fast_thread_safe_simulator  # noqa: E402
+
+fast_thread_safe_simulator()
 
 from statmech.models.sk.cuda import THREADS, enumerate_sk_cuda  # noqa: E402
 from statmech.models.sk.kernels import (  # noqa: E402

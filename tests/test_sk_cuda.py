@@ -37,7 +37,6 @@ store: x.zarr
 """
 
 
-@pytest.mark.slow  # ~35 s in the simulator; the Ising simulator test covers the GPU path in CI
 def test_gpu_enumeration_in_the_simulator_equals_the_cpu() -> None:
     assert "identical to the CPU" in run_check("sk_cuda_sim_check.py", simulator=True)
 
