@@ -121,6 +121,8 @@ def sweep_flow(config_text: str, store: str, extend: bool = False, workers: int 
         "end_time": ended,
         "wall_seconds": time.perf_counter() - t0,
     }
+    # the units' own compute over worker threads x wall time (store, planning, compute, flush)
+    summary["busy"] = writer.compute_seconds / (max(workers, 1) * summary["wall_seconds"])
     plan.store.update_attrs(end_time=ended)
     plan.store.append_history(summary)
     return summary

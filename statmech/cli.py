@@ -237,8 +237,9 @@ def _short(exc: BaseException) -> str:
 def _print_summary(summary: dict[str, Any], wall: float) -> None:
     """The table a sweep ends with; ``wall`` is the command's time from before the cluster.
 
-    *cluster busy*: the units' own compute seconds over worker threads x the sweep's wall time
-    (store, planning, compute and flush, without the start-up of the cluster and Prefect).
+    *cluster busy*: the flow's ``busy``, the units' own compute seconds over worker threads x
+    the sweep's wall time (store, planning, compute and flush; not the start-up of the cluster
+    and Prefect).
     """
     table = Table(title="sweep finished", show_header=False)
     # units done in this run, whichever attempt wrote them (a batch retried after a lost
@@ -253,10 +254,10 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
                                    f"Prefect), sweep {sweep:.1f} s")
     else:
         table.add_row("wall time", f"{sweep:.1f} s")
-    threads, compute = summary.get("worker_threads"), summary.get("compute_seconds")
-    if threads and compute and sweep > 0:
-        table.add_row("cluster busy", f"{compute / (threads * sweep):.0%} of {threads} worker "
-                                      f"threads ({compute:.4g} s of unit compute)")
+    if summary.get("computed") and summary.get("busy") is not None:
+        table.add_row("cluster busy", f"{summary['busy']:.0%} of {summary['worker_threads']} "
+                                      f"worker threads ({summary['compute_seconds']:.4g} s of "
+                                      "unit compute)")
     console.print(table)
 
 

@@ -63,9 +63,11 @@ def _cost_rows(ds: xr.Dataset) -> list[list[str]]:
     ]
     history = json.loads(ds.attrs.get("history", "[]"))
     for run in history:
+        busy = (f", cluster {run['busy']:.0%} busy on {run['worker_threads']} worker threads"
+                if run.get("computed") and run.get("busy") is not None else "")
         rows.append([_cell(f"run {run.get('start_time', '')}"),
                      _cell(f"{run.get('computed', 0)} computed, {run.get('skipped', 0)} "
-                           f"skipped, {run.get('wall_seconds', 0):.1f} s wall")])
+                           f"skipped, {run.get('wall_seconds', 0):.1f} s wall{busy}")])
     rep = ds.attrs.get("replica_dim", "replica")
     axes = [d for d in ds["done"].dims if d != rep]
     if axes:

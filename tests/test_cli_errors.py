@@ -252,7 +252,8 @@ def test_summary_splits_the_wall_time_and_shows_how_busy_the_cluster_was() -> No
     with console.capture() as cap:
         _print_summary({"store": "s", "total": 2560, "skipped": 0, "computed": 2560,
                         "failed": 0, "missing": 0, "batches": 639, "wall_seconds": 20.5,
-                        "worker_threads": 128, "compute_seconds": 2560.3}, 24.5)
+                        "worker_threads": 128, "compute_seconds": 2560.3,
+                        "busy": 2560.3 / (128 * 20.5)}, 24.5)
     rows = {ln.split("│")[1].strip(): ln.split("│")[2].strip()
             for ln in cap.get().splitlines() if ln.count("│") == 3}
     assert rows["wall time"] == "24.5 s: start-up 4.0 s (Dask cluster, Prefect), sweep 20.5 s"

@@ -136,3 +136,17 @@ def test_binder_crossing_is_consistent_with_onsager(store: Path) -> None:
     assert abs(est.value - TC_2D) < 4 * est.error
     assert est.error < 0.02
     assert np.isfinite(est.error)
+
+
+def test_each_run_shows_how_busy_its_cluster_was(store: Path, tmp_path: Path) -> None:
+    from statmech.report import write_report
+    from statmech.store import Store
+
+    copy = tmp_path / "s.zarr"
+    shutil.copytree(store, copy)
+    Store(copy).append_history({"start_time": "2026-12-01T15:00:00+00:00", "computed": 2560,
+                                "skipped": 0, "wall_seconds": 20.5, "worker_threads": 128,
+                                "busy": 0.976})
+    page = write_report(copy, tmp_path / "r").read_text()
+    assert ("2560 computed, 0 skipped, 20.5 s wall, cluster 98% busy on 128 worker threads"
+            in page)

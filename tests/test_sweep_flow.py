@@ -58,7 +58,9 @@ def test_bitwise_identical_for_workers_and_batch_sizes(reference: Path, tmp_path
     assert summary["worker_threads"] == 2
     elapsed = xr.open_zarr(other)["elapsed"].values
     assert summary["compute_seconds"] == pytest.approx(float(elapsed.sum()), rel=1e-9)
-    assert 0 < summary["compute_seconds"] < 2 * summary["wall_seconds"]
+    assert summary["busy"] == pytest.approx(
+        summary["compute_seconds"] / (2 * summary["wall_seconds"]))
+    assert 0 < summary["busy"] <= 1
     xr.testing.assert_identical(values(reference), values(other))
     assert bool(values(other)["done"].all())
 
