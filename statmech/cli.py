@@ -250,8 +250,8 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         table.add_row(key, str(summary[key]))
     sweep = float(summary.get("wall_seconds", wall))
     if wall > sweep + 0.05:
-        table.add_row("wall time", f"{wall:.1f} s: start-up {wall - sweep:.1f} s (Dask cluster, "
-                                   f"Prefect), sweep {sweep:.1f} s")
+        table.add_row("wall time", f"{wall:.1f} s: start-up {wall - sweep:.1f} s (cluster, "
+                                   f"Prefect, kernel warm-up), sweep {sweep:.1f} s")
     else:
         table.add_row("wall time", f"{sweep:.1f} s")
     if summary.get("computed") and summary.get("busy") is not None:
