@@ -237,6 +237,9 @@ def _short(exc: BaseException) -> str:
 def _print_summary(summary: dict[str, Any], wall: float) -> None:
     """The table a sweep ends with; ``wall`` is the command's time from before the cluster.
 
+    *start-up*: the cluster and the Prefect server starting, the model's kernels compiled on
+    the workers, the flow run created; *sweep*: the flow's ``wall_seconds``.
+
     *cluster busy*: the flow's ``busy``, the units' own compute seconds over worker threads x
     the sweep's wall time (store, planning, compute and flush; not the start-up of the cluster
     and Prefect).
@@ -250,8 +253,8 @@ def _print_summary(summary: dict[str, Any], wall: float) -> None:
         table.add_row(key, str(summary[key]))
     sweep = float(summary.get("wall_seconds", wall))
     if wall > sweep + 0.05:
-        table.add_row("wall time", f"{wall:.1f} s: start-up {wall - sweep:.1f} s (cluster, "
-                                   f"Prefect, kernel warm-up), sweep {sweep:.1f} s")
+        table.add_row("wall time", f"{wall:.1f} s: start-up {wall - sweep:.1f} s, "
+                                   f"sweep {sweep:.1f} s")
     else:
         table.add_row("wall time", f"{sweep:.1f} s")
     if summary.get("computed") and summary.get("busy") is not None:
