@@ -71,10 +71,14 @@ def _sample(axes: Mapping[str, np.ndarray], n_points: int) -> list[tuple[int, ..
 def unit_seconds(model: Model, point: Point, settings: BaseModel) -> float:
     """The model's cost of one unit at ``point``, at least :data:`MIN_UNIT_SECONDS`.
 
-    Raises :class:`InputError` naming the model and the point if the cost is not a finite
-    number of seconds >= 0 (a bug in the model, caught before anything is computed).
+    Raises :class:`InputError` naming the model and the point if the cost raises or is not a
+    finite number of seconds >= 0 (a bug in the model, caught before anything is computed).
     """
-    value = model.cost(point, settings)
+    try:
+        value = model.cost(point, settings)
+    except Exception as exc:
+        raise InputError(f"{model.name}.cost({dict(point)}) raised {type(exc).__name__}: {exc} "
+                         "(fix the model's cost method)") from exc
     try:
         seconds = float(value)
     except (TypeError, ValueError):

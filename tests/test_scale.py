@@ -19,6 +19,7 @@ import xarray as xr
 import zarr
 
 from statmech.config import ConfigError, parse_config
+from statmech.errors import InputError
 from statmech.grid import (
     MAX_BLOCKS,
     Grid,
@@ -29,6 +30,7 @@ from statmech.grid import (
     last_wave,
     split_blocks,
 )
+from statmech.limits import unit_seconds
 from statmech.plan import plan_groups, preflight, prepare, store_grid
 from statmech.runner import BatchFailed, compute_group, make_job, run_units
 from statmech.seeding import unit_seed
@@ -204,6 +206,15 @@ def test_a_cost_that_is_not_seconds_is_refused_before_compute(tmp_path: Path) ->
         faulty(tmp_path / "c.zarr", settings="sleep: -1.0")
     assert "model: faulty.cost({'x': 0.0}) returned -0.999" in str(err.value)
     assert not (tmp_path / "c.zarr").exists()
+
+    class Broken:
+        name = "broken"
+
+        def cost(self, point, settings):  # type: ignore[no-untyped-def]
+            return {"L": 1}[point["B"]]
+
+    with pytest.raises(InputError, match=r"broken.cost\(\{'B': 0.5\}\) raised KeyError: 0.5 "):
+        unit_seconds(Broken(), {"B": 0.5}, None)  # type: ignore[arg-type]
 
 
 def test_heterogeneous_costs_go_longest_first(tmp_path: Path) -> None:
