@@ -342,6 +342,8 @@ def parse_config(text: str, source: str | None = None) -> Sweep:
             available = ", ".join(model_names())
             errors.append(("model", f"unknown model {truncate(name, 40)}; "
                                     f"available: {available}"))
+        except InputError as exc:  # a plug-in that cannot be imported or built
+            errors.append(("model", str(exc)))
 
     axes: dict[str, np.ndarray] = {}
     fixed: dict[str, Scalar] = {}

@@ -17,6 +17,7 @@ from functools import cache, partial
 from importlib import import_module, metadata
 from typing import Any
 
+from statmech.errors import InputError
 from statmech.models.base import Model
 
 #: built-in models: name -> "module:Class" (imported only when asked for)
@@ -62,5 +63,21 @@ def model_names() -> list[str]:
 
 @cache
 def get_model(name: str) -> Model[Any]:
-    """The model called ``name`` (``KeyError`` if unknown)."""
-    return _registry()[name]()()
+    """The model called ``name`` (``KeyError`` if unknown).
+
+    A model that cannot be imported or built (a plug-in's error, a class that leaves out
+    ``name``, ``parameters`` or one of the abstract methods) raises :class:`InputError` saying
+    which and why.
+    """
+    load = _registry()[name]
+    try:
+        cls = load()
+        model = cls()
+    except Exception as exc:
+        raise InputError(f"model {name!r} cannot be loaded: {type(exc).__name__}: {exc}") \
+            from exc
+    missing = [attr for attr in ("name", "parameters") if not hasattr(model, attr)]
+    if missing:
+        raise InputError(f"model {name!r} ({cls.__module__}.{cls.__qualname__}) does not "
+                         f"declare {' and '.join(missing)}: see docs/adding-a-model.md")
+    return model

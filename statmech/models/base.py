@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 Scalar = int | float
 Point = Mapping[str, Scalar]
@@ -86,6 +86,12 @@ S = TypeVar("S", bound=BaseModel)
 """The settings type of a model (a pydantic model)."""
 
 
+class NoSettings(BaseModel):
+    """The settings of a model that declares none: the sweep file's ``settings:`` stay empty."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class Model(ABC, Generic[S]):
     """Base class of all models; subclasses are registered in :mod:`statmech.models`.
 
@@ -95,10 +101,13 @@ class Model(ABC, Generic[S]):
     """
 
     name: ClassVar[str]
-    summary: ClassVar[str]
-    conventions: ClassVar[str]
     parameters: ClassVar[tuple[Parameter, ...]]
-    settings_class: type[S]
+    #: one line for listings and the store's title
+    summary: ClassVar[str] = ""
+    #: units and sign conventions, stored in every store (J = 1, k_B = 1, ...)
+    conventions: ClassVar[str] = ""
+    #: the pydantic class of the sweep file's ``settings:`` (none by default)
+    settings_class: type[S] = NoSettings  # type: ignore[assignment]
     replica_dim: ClassVar[str] = "replica"
     #: ``"module:attribute"`` of this model's :class:`statmech.presentation.Presentation`
     #: (figures, report estimates, refinement targets), imported only by the presentation
