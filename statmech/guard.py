@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import logging
 import os
 import signal
 import sys
@@ -40,6 +41,8 @@ from statmech.errors import (
 )
 
 EXIT_INTERNAL = 5
+#: the logger Prefect reports a flow run's exception on
+PREFECT_FLOW_RUNS = "prefect.flow_runs"
 #: an unreadable lock file older than this is taken over (a live writer fills it at once)
 GARBAGE_LOCK_AGE = 30.0
 _STORE_ERRORS = ("StoreMismatchError", "StoreBusyError", "StoreCorruptError")
@@ -110,12 +113,22 @@ class Failures:
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._old[sig] = signal.signal(sig, self._on_signal)
         _keep_prefect_off_sigterm()
+        logging.getLogger(PREFECT_FLOW_RUNS).addFilter(self._not_reported_here)
+
+    def _not_reported_here(self, record: logging.LogRecord) -> bool:
+        """Keep Prefect from logging the traceback of an error reported here in one line.
+
+        E.g. a model's bad cost found while planning, in the flow; ``--verbose`` keeps it.
+        """
+        exc = record.exc_info[1] if record.exc_info else None
+        return self.verbose or not isinstance(exc, StatmechError)
 
     def done_interruptible(self) -> None:
         """Restore the signal handlers of before :meth:`interruptible`."""
         for sig, old in self._old.items():
             signal.signal(sig, old)
         self._old.clear()
+        logging.getLogger(PREFECT_FLOW_RUNS).removeFilter(self._not_reported_here)
         self._store = None
         self.cleanups.clear()
 

@@ -280,3 +280,39 @@ def test_tls_dir_without_certificates(tmp_path: Path) -> None:
                           str(tmp_path / "nocerts"))
     assert code == 2
     assert_one_line(err, "ca.pem is missing", "statmech certs")
+
+
+def test_prefect_logs_no_traceback_of_an_error_the_command_reports() -> None:
+    """A model's bad cost is found while planning, inside the flow: one line, not Prefect's
+    traceback first (unless --verbose); an unexpected error keeps Prefect's log."""
+    import logging
+
+    from rich.console import Console
+
+    from statmech.errors import InputError
+    from statmech.guard import PREFECT_FLOW_RUNS, Failures
+
+    log = logging.getLogger(PREFECT_FLOW_RUNS)
+    failures = Failures(Console(stderr=True))
+
+    def logged(exc: BaseException) -> bool:
+        seen: list[logging.LogRecord] = []
+        handler = logging.Handler()
+        handler.emit = seen.append  # type: ignore[method-assign]
+        log.addHandler(handler)  # Prefect's loggers do not propagate to pytest's
+        try:
+            log.error("Encountered exception during execution", exc_info=exc)
+        finally:
+            log.removeHandler(handler)
+        return bool(seen)
+
+    failures.interruptible("s.zarr", "statmech sweep x.yaml")
+    try:
+        assert not logged(InputError("m.cost({'i': 2}) returned nan"))
+        assert logged(RuntimeError("a bug"))
+        failures.verbose = True
+        assert logged(InputError("m.cost({'i': 2}) returned nan"))
+    finally:
+        failures.done_interruptible()
+    failures.verbose = False
+    assert logged(InputError("outside a run"))
