@@ -74,19 +74,18 @@ def unit_seconds(model: Model, point: Point, settings: BaseModel) -> float:
     Raises :class:`InputError` naming the model and the point if the cost raises or is not a
     finite number of seconds >= 0 (a bug in the model, caught before anything is computed).
     """
-    call = f"{model.name}.cost({dict(point)})"
     try:
         value = model.cost(point, settings)
     except Exception as exc:
-        raise InputError(f"{call} raised {type(exc).__name__}: {exc} (fix the model's cost "
-                         "method)") from exc
+        raise InputError(f"{model.name}.cost({dict(point)}) raised {type(exc).__name__}: {exc} "
+                         "(fix the model's cost method)") from exc
     try:
         seconds = float(value)
     except (TypeError, ValueError):
         seconds = math.nan
     if not math.isfinite(seconds) or seconds < 0:
-        raise InputError(f"{call} returned {value!r}; a cost must be a finite number of "
-                         "seconds >= 0 (fix the model's cost method)")
+        raise InputError(f"{model.name}.cost({dict(point)}) returned {value!r}; a cost must "
+                         "be a finite number of seconds >= 0 (fix the model's cost method)")
     return max(seconds, MIN_UNIT_SECONDS)
 
 
